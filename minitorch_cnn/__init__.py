@@ -1,0 +1,14 @@
+"""minitorch_cnn: a readable, exact and fast autograd engine for convolutional networks."""
+from . import backend
+from .autograd import Function, enable_grad, is_grad_enabled, no_grad
+from .gradcheck import GradcheckError, gradcheck
+from .random import manual_seed
+from .tensor import (Tensor, bool_, float16, float32, float64, int8, int32, int64, ones, rand,
+                     randn, tensor, uint8, zeros)
+from . import nn  # noqa: E402  (needs Tensor)
+
+__version__ = "0.1.0"
+
+__all__ = ["Function", "GradcheckError", "Tensor", "backend", "enable_grad", "float32", "float64",
+           "gradcheck", "int64", "is_grad_enabled", "manual_seed", "nn", "no_grad", "ones", "rand",
+           "randn", "tensor", "zeros"]

@@ -1,0 +1,164 @@
+"""Reverse-mode automatic differentiation: Function, the recorded graph, no_grad.
+
+An op is a subclass of `Function` with two static methods on raw arrays:
+
+    forward(ctx, *arrays, **params) -> array      # saves what backward needs on ctx
+    backward(ctx, grad_out) -> tuple of arrays     # one gradient per input (None: none)
+
+`Function.apply(*tensors, **params)` unwraps the tensors, runs `forward`, and,
+when a gradient is wanted, records a `Node` on the output.  `backward()` later
+walks the nodes in reverse topological order and calls each `backward` once,
+with the sum of all the gradients that reached its output.
+"""
+import contextlib
+
+_grad_enabled = [True]
+
+
+def is_grad_enabled():
+    return _grad_enabled[0]
+
+
+@contextlib.contextmanager
+def _grad_mode(enabled):
+    previous = _grad_enabled[0]
+    _grad_enabled[0] = enabled
+    try:
+        yield
+    finally:
+        _grad_enabled[0] = previous
+
+
+def no_grad():
+    """Context manager: ops inside it record no graph (inference, optimizer steps)."""
+    return _grad_mode(False)
+
+
+def enable_grad():
+    return _grad_mode(True)
+
+
+class Context:
+    """Scratch space an op's forward leaves for its backward."""
+
+    def __init__(self, needs_input_grad):
+        # One bool per input: backward may skip gradients nobody asked for
+        # (the data fed to the first layer needs none).
+        self.needs_input_grad = needs_input_grad
+        self.saved = ()
+
+    def save_for_backward(self, *arrays):
+        self.saved = arrays
+
+
+class Node:
+    """One recorded call: the Function, its context and its input tensors."""
+    __slots__ = ("function", "ctx", "inputs", "released")
+
+    def __init__(self, function, ctx, inputs):
+        self.function = function
+        self.ctx = ctx
+        self.inputs = inputs
+        self.released = False
+
+
+class Function:
+    @staticmethod
+    def forward(ctx, *arrays, **params):
+        raise NotImplementedError(f"{__class__.__name__} subclasses define forward")
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        raise NotImplementedError(f"{__class__.__name__} subclasses define backward")
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run the op on Tensors; record it when any input requires grad."""
+        from .tensor import Tensor
+        tensors = [x if isinstance(x, Tensor) else None for x in inputs]
+        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        _check_same_device(cls, tensors)
+        needs = tuple(t is not None and t.requires_grad for t in tensors)
+        record = _grad_enabled[0] and any(needs)
+        ctx = Context(needs)
+        out = Tensor(cls.forward(ctx, *arrays, **params))
+        if record:
+            out.requires_grad = True
+            out._node = Node(cls, ctx, tensors)
+        return out
+
+
+def _check_same_device(fn, tensors):
+    devices = {t.device for t in tensors if t is not None}
+    if len(devices) > 1:
+        raise RuntimeError(f"{fn.__name__}: expected all tensors to be on the same device, "
+                           f"but found at least two devices, {' and '.join(sorted(devices))}")
+
+
+def _topological_order(root):
+    """Nodes reachable from `root`, each after every node that consumes it.
+
+    Iterative depth-first search, so a chain of 10,000 ops needs no recursion.
+    """
+    order, visited = [], set()
+    stack = [(root._node, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        for t in node.inputs:
+            if t is not None and t._node is not None and id(t._node) not in visited:
+                stack.append((t._node, False))
+    order.reverse()
+    return order
+
+
+def run_backward(root, grad, retain_graph=False):
+    """Propagate `grad` (an array shaped like root) to every leaf that requires grad."""
+    if root._node is None:  # a leaf: its gradient is the seed itself
+        _accumulate(root, grad)
+        return
+    grads = {id(root._node): grad}
+    for node in _topological_order(root):
+        grad_out = grads.pop(id(node), None)
+        if grad_out is None:
+            continue
+        if node.released:
+            raise RuntimeError("Trying to backward through the graph a second time: the saved "
+                               "arrays were freed; call backward(retain_graph=True) the first time")
+        input_grads = node.function.backward(node.ctx, grad_out)
+        if not isinstance(input_grads, tuple):
+            input_grads = (input_grads,)
+        if len(input_grads) != len(node.inputs):
+            raise RuntimeError(f"{node.function.__name__}.backward returned {len(input_grads)} "
+                               f"gradients for {len(node.inputs)} inputs")
+        for t, g in zip(node.inputs, input_grads):
+            if t is None or g is None or not t.requires_grad:
+                continue
+            if g.shape != t.shape:
+                raise RuntimeError(f"{node.function.__name__}.backward: gradient shape "
+                                   f"{g.shape} does not match input shape {t.shape}")
+            if t._node is None or t._retains_grad:
+                _accumulate(t, g)
+            if t._node is not None:
+                key = id(t._node)
+                # Sum the gradients of a tensor used by several ops; a fresh
+                # array the first time so an op's own saved arrays are never mutated.
+                grads[key] = g if key not in grads else grads[key] + g
+        if not retain_graph:
+            node.ctx.saved = ()
+            node.released = True
+
+
+def _accumulate(tensor, grad):
+    from .tensor import Tensor
+    if tensor.grad is None:
+        # A copy: backward passes may hand the same array to several inputs.
+        tensor.grad = Tensor(grad.copy())
+    else:
+        tensor.grad.data += grad

@@ -1,0 +1,99 @@
+"""Devices and array modules.
+
+Every array in the engine is either a NumPy array (device "cpu") or a CuPy
+array (device "cuda").  Ops never import numpy or cupy to compute: they ask
+`get_array_module(array)` for the module that owns their inputs, so one piece
+of code serves both devices.  CuPy is imported lazily, only when a GPU is asked
+for, so the CPU path needs nothing but NumPy.
+"""
+import numpy as np
+
+_cupy = None
+_cupy_error = None
+
+CUDA_HINT = ("install CuPy with `pip install minitorch_cnn[cuda12]` "
+             "(or `[cuda13]`, matching your CUDA toolkit)")
+
+
+def _import_cupy():
+    """Return the cupy module or None; remember why it failed."""
+    global _cupy, _cupy_error
+    if _cupy is None and _cupy_error is None:
+        try:
+            import cupy
+            _cupy = cupy
+        except Exception as exc:  # ImportError, or a broken CUDA install
+            _cupy_error = exc
+    return _cupy
+
+
+def cuda_is_available():
+    """True when CuPy imports and sees at least one GPU."""
+    cupy = _import_cupy()
+    if cupy is None:
+        return False
+    try:
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+def require_cuda():
+    """Return cupy, or raise one sentence saying what is missing."""
+    cupy = _import_cupy()
+    if cupy is None:
+        raise RuntimeError(f"device 'cuda' needs CuPy, which could not be imported "
+                           f"({_cupy_error}); {CUDA_HINT}")
+    if not cuda_is_available():
+        raise RuntimeError("device 'cuda' was asked for, but CuPy finds no NVIDIA GPU "
+                           "on this machine; use device='cpu'")
+    return cupy
+
+
+def normalize_device(device):
+    """'cpu' | 'cuda' | 'cuda:0' | None -> 'cpu' or 'cuda'."""
+    if device is None:
+        return "cpu"
+    name = str(getattr(device, "type", device)).lower()
+    if name == "cpu":
+        return "cpu"
+    if name == "cuda" or name.startswith("cuda:"):
+        return "cuda"
+    raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
+
+
+def get_array_module(array):
+    """numpy for NumPy arrays and scalars, cupy for CuPy arrays."""
+    if isinstance(array, np.ndarray) or _cupy is None:
+        return np
+    return _cupy.get_array_module(array)
+
+
+def device_of(array):
+    return "cpu" if get_array_module(array) is np else "cuda"
+
+
+def to_device(array, device):
+    """Move (or keep) an array on `device`; copies only when it must move."""
+    device = normalize_device(device)
+    if device == "cpu":
+        if isinstance(array, np.ndarray):
+            return array
+        if _cupy is not None and isinstance(array, _cupy.ndarray):
+            return _cupy.asnumpy(array)
+        return np.asarray(array)
+    cupy = require_cuda()
+    return cupy.asarray(array)
+
+
+def to_numpy(array):
+    return to_device(array, "cpu")
+
+
+def scatter_add(target, index, values):
+    """target[index] += values, adding repeated indices (not in any hot path)."""
+    if get_array_module(target) is np:
+        np.add.at(target, index, values)
+    else:
+        import cupyx
+        cupyx.scatter_add(target, index, values)

@@ -1,0 +1,87 @@
+"""Batch normalisation over (N, C) or (N, C, H, W), exactly as PyTorch defines it.
+
+Training normalises with the batch's biased variance and updates the running
+variance with the unbiased one; evaluation uses the running statistics.
+"""
+from ..autograd import Function
+from ..backend import get_array_module
+
+
+def _channel_shape(x):
+    return (1, x.shape[1]) + (1,) * (x.ndim - 2)
+
+
+class BatchNorm(Function):
+    """y = x̂ · w + b,  x̂ = (x − μ) / √(σ² + eps), μ and σ² over every axis but C.
+
+    Training (n values per channel):  dw = Σ g·x̂,  db = Σ g,
+        dx = w / √(σ² + eps) · (g − db / n − x̂ · dw / n).
+    Evaluation (μ, σ² are constants):  dx = g · w / √(σ² + eps).
+    """
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
+        xp = get_array_module(x)
+        axes = (0,) + tuple(range(2, x.ndim))
+        shape = _channel_shape(x)
+        if training:
+            n = x.size // x.shape[1]
+            mean = x.mean(axis=axes)
+            centered = x - mean.reshape(shape)
+            var = (centered * centered).mean(axis=axes)
+            if running_mean is not None:
+                running_mean *= 1 - momentum
+                running_mean += momentum * mean
+            if running_var is not None:
+                running_var *= 1 - momentum
+                running_var += (momentum * n / (n - 1)) * var    # unbiased, as torch
+        else:
+            mean, var = running_mean, running_var
+            centered = x - mean.reshape(shape)
+        inv_std = (1 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
+        x_hat = centered * inv_std.reshape(shape)
+        out = x_hat * weight.reshape(shape) if weight is not None else x_hat.copy()
+        if bias is not None:
+            out += bias.reshape(shape)
+        ctx.save_for_backward(x_hat, inv_std, weight)
+        ctx.training, ctx.axes = training, axes
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x_hat, inv_std, weight = ctx.saved
+        need_x, need_w, need_b = ctx.needs_input_grad
+        shape, axes = _channel_shape(g), ctx.axes
+        grad_b = g.sum(axis=axes)
+        grad_w = (g * x_hat).sum(axis=axes)
+        grad_x = None
+        if need_x:
+            scale = inv_std if weight is None else weight * inv_std
+            if ctx.training:
+                n = g.size // g.shape[1]
+                grad_x = (g - (grad_b / n).reshape(shape) - x_hat * (grad_w / n).reshape(shape))
+                grad_x *= scale.reshape(shape)
+            else:
+                grad_x = g * scale.reshape(shape)
+        return grad_x, (grad_w if need_w else None), (grad_b if need_b else None)
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """F.batch_norm for x (N, C) or (N, C, H, W); running_mean/var (C,) are updated in place
+    when training (they may be None, then the batch statistics alone are used)."""
+    if x.ndim not in (2, 3, 4):
+        raise ValueError(f"batch_norm: expected a 2-D (N, C), 3-D or 4-D (N, C, H, W) input, got shape {x.shape}")
+    c = x.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise ValueError(f"batch_norm: expected {name} of shape ({c},) for input {x.shape}, got {tuple(t.shape)}")
+    if training and x.numel() // c <= 1:
+        raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
+                         f"got input of shape {x.shape}")
+    if not training and (running_mean is None or running_var is None):
+        raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
+    data = lambda t: None if t is None else getattr(t, "data", t)  # noqa: E731
+    return BatchNorm.apply(x, weight, bias, running_mean=data(running_mean),
+                           running_var=data(running_var), training=bool(training),
+                           momentum=momentum, eps=eps)

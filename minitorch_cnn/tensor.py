@@ -1,0 +1,302 @@
+"""Tensor: an array (NumPy or CuPy), its gradient, and the op that made it."""
+import numpy as np
+
+from . import backend
+from .autograd import is_grad_enabled, run_backward
+
+float16, float32, float64 = np.float16, np.float32, np.float64
+int8, int32, int64, uint8, bool_ = np.int8, np.int32, np.int64, np.uint8, np.bool_
+
+
+def _as_dtype(dtype):
+    return None if dtype is None else np.dtype(getattr(dtype, "name", dtype))
+
+
+class Tensor:
+    """A node of the computation graph.
+
+    data          the raw array (numpy.ndarray on 'cpu', cupy.ndarray on 'cuda')
+    grad          a Tensor shaped like data, filled in by backward(), or None
+    requires_grad whether ops on this tensor are recorded for backward()
+    """
+    __hash__ = object.__hash__  # comparisons are elementwise, identity is the hash
+
+    def __init__(self, data, requires_grad=False):
+        if isinstance(data, Tensor):
+            data = data.data
+        elif isinstance(data, np.generic) or not hasattr(data, "shape"):
+            data = np.asarray(data)
+        self.data = data
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self._node = None          # the Node that produced this tensor (None: a leaf)
+        self._retains_grad = False
+
+    # ---- what it is -------------------------------------------------------
+    shape = property(lambda self: tuple(self.data.shape))
+    dtype = property(lambda self: self.data.dtype)
+    ndim = property(lambda self: self.data.ndim)
+    device = property(lambda self: backend.device_of(self.data))
+    is_leaf = property(lambda self: self._node is None)
+    grad_fn = property(lambda self: None if self._node is None else self._node.function)
+    T = property(lambda self: self.permute(*reversed(range(self.ndim))))
+
+    def size(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
+
+    def numel(self):
+        return int(self.data.size)
+
+    def dim(self):
+        return self.ndim
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __repr__(self):
+        body = np.array2string(backend.to_numpy(self.data), separator=", ", prefix="tensor(")
+        extras = []
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.dtype not in (np.float32, np.int64, np.bool_):
+            extras.append(f"dtype={self.dtype}")
+        if self._node is not None:
+            extras.append(f"grad_fn=<{self._node.function.__name__}Backward>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body] + extras) + ")"
+
+    # ---- autograd ---------------------------------------------------------
+    def backward(self, grad=None, retain_graph=False):
+        """Accumulate d(self)/d(leaf) into every leaf's .grad (grad defaults to 1 for scalars)."""
+        if not self.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(f"grad can be implicitly created only for scalar outputs; "
+                                   f"this tensor has shape {self.shape}")
+            grad = backend.get_array_module(self.data).ones_like(self.data)
+        else:
+            grad = grad.data if isinstance(grad, Tensor) else backend.get_array_module(
+                self.data).asarray(grad, dtype=self.dtype)
+            if tuple(grad.shape) != self.shape:
+                raise RuntimeError(f"backward: grad has shape {tuple(grad.shape)}, "
+                                   f"expected the tensor's shape {self.shape}")
+        run_backward(self, grad, retain_graph=retain_graph)
+
+    def retain_grad(self):
+        """Keep .grad on this non-leaf tensor too (leaves always keep theirs)."""
+        self._retains_grad = True
+        return self
+
+    def detach(self):
+        """The same data, cut from the graph."""
+        return Tensor(self.data)
+
+    def requires_grad_(self, flag=True):
+        self.requires_grad = bool(flag)
+        return self
+
+    def zero_(self):
+        self.data[...] = 0
+        return self
+
+    # ---- conversion -------------------------------------------------------
+    def numpy(self):
+        if self.requires_grad:
+            raise RuntimeError("Can't call numpy() on a Tensor that requires grad; "
+                               "use tensor.detach().numpy() instead")
+        if self.device != "cpu":
+            raise TypeError(f"can't convert a {self.device} tensor to numpy; "
+                            "use tensor.cpu() to copy it to host memory first")
+        return self.data
+
+    def tolist(self):
+        return backend.to_numpy(self.data).tolist()
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item(): only one-element tensors can be converted, got shape {self.shape}")
+        return backend.to_numpy(self.data).reshape(()).item()
+
+    def to(self, device=None, dtype=None):
+        """Tensor.to('cuda' | 'cpu' | dtype): a new leaf when anything changes, else self."""
+        if dtype is None and device is not None and not isinstance(device, str):
+            try:  # .to(float64) as in torch
+                device, dtype = None, _as_dtype(device)
+            except TypeError:
+                pass
+        data = self.data
+        if device is not None and backend.normalize_device(device) != self.device:
+            data = backend.to_device(data, device)
+        if dtype is not None and _as_dtype(dtype) != data.dtype:
+            data = data.astype(_as_dtype(dtype))
+        if data is self.data:
+            return self
+        if self.requires_grad and is_grad_enabled():
+            from .ops.shape import Cast
+            return Cast.apply(self, device=backend.device_of(data), dtype=data.dtype)
+        return Tensor(data)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def float(self):
+        return self.to(dtype=np.float32)
+
+    def double(self):
+        return self.to(dtype=np.float64)
+
+    def long(self):
+        return self.to(dtype=np.int64)
+
+    def contiguous(self):
+        return self
+
+    # ---- operators (the ops live in minitorch_cnn/ops) --------------------
+    def __add__(self, other):  return elementwise.add(self, other)
+    def __radd__(self, other): return elementwise.add(other, self)
+    def __sub__(self, other):  return elementwise.sub(self, other)
+    def __rsub__(self, other): return elementwise.sub(other, self)
+    def __mul__(self, other):  return elementwise.mul(self, other)
+    def __rmul__(self, other): return elementwise.mul(other, self)
+    def __truediv__(self, other):  return elementwise.div(self, other)
+    def __rtruediv__(self, other): return elementwise.div(other, self)
+    def __pow__(self, other):  return elementwise.pow(self, other)
+    def __rpow__(self, other): return elementwise.pow(other, self)
+    def __neg__(self):         return elementwise.neg(self)
+    def __matmul__(self, other):  return matmul.matmul(self, other)
+    def __rmatmul__(self, other): return matmul.matmul(other, self)
+
+    def __lt__(self, other): return elementwise.compare(self, other, "less")
+    def __le__(self, other): return elementwise.compare(self, other, "less_equal")
+    def __gt__(self, other): return elementwise.compare(self, other, "greater")
+    def __ge__(self, other): return elementwise.compare(self, other, "greater_equal")
+    def __eq__(self, other): return elementwise.compare(self, other, "equal")
+    def __ne__(self, other): return elementwise.compare(self, other, "not_equal")
+
+    def __getitem__(self, index): return shape.getitem(self, index)
+
+    def __setitem__(self, index, value):
+        if self.requires_grad and is_grad_enabled():
+            raise RuntimeError("in-place assignment to a tensor that requires grad is not "
+                               "supported; do it under mt.no_grad() or on a detached tensor")
+        self.data[shape.to_array_index(index)] = value.data if isinstance(value, Tensor) else value
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError("the truth value of a tensor with more than one element is ambiguous")
+        return bool(self.item())
+
+    def __float__(self): return float(self.item())
+    def __int__(self):   return int(self.item())
+
+    def exp(self):  return elementwise.exp(self)
+    def log(self):  return elementwise.log(self)
+    def sqrt(self): return elementwise.sqrt(self)
+    def abs(self):  return elementwise.abs(self)
+
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return reduce.sum(self, _pick(axis, dim), _pick(keepdims, keepdim))
+
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return reduce.mean(self, _pick(axis, dim), _pick(keepdims, keepdim))
+
+    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return reduce.max(self, _pick(axis, dim), _pick(keepdims, keepdim))
+
+    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _pick(axis, dim), _pick(keepdims, keepdim)
+        xp = backend.get_array_module(self.data)
+        out = xp.argmax(self.data, axis=axis)
+        if keepdims and axis is not None:
+            out = xp.expand_dims(out, axis)
+        return Tensor(out.astype(np.int64))
+
+    def reshape(self, *shape_): return shape.reshape(self, _shape_args(shape_))
+    def view(self, *shape_):    return shape.reshape(self, _shape_args(shape_))
+    def flatten(self, start_dim=0, end_dim=-1): return shape.flatten(self, start_dim, end_dim)
+    def transpose(self, dim0, dim1): return shape.transpose(self, dim0, dim1)
+    def permute(self, *dims):   return shape.permute(self, _shape_args(dims))
+    def unsqueeze(self, dim):   return shape.unsqueeze(self, dim)
+    def squeeze(self, dim=None): return shape.squeeze(self, dim)
+
+    def relu(self):    return activation.relu(self)
+    def tanh(self):    return activation.tanh(self)
+    def sigmoid(self): return activation.sigmoid(self)
+    def softmax(self, dim):     return activation.softmax(self, dim)
+    def log_softmax(self, dim): return activation.log_softmax(self, dim)
+
+
+def _pick(numpy_name, torch_name):
+    return numpy_name if torch_name is None else torch_name
+
+
+def _shape_args(args):
+    """reshape(2, 3) and reshape((2, 3)) both mean (2, 3)."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return tuple(args)
+
+
+def tensor(data, requires_grad=False, dtype=None, device="cpu"):
+    """Make a new leaf tensor from data (always a copy, as torch.tensor).
+
+    Dtype as in PyTorch: an array keeps its dtype; Python floats become float32,
+    Python ints int64, bools bool.
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    elif hasattr(data, "detach") and hasattr(data, "numpy"):  # a torch tensor
+        data = data.detach().cpu().numpy()
+    if hasattr(data, "__array__") or hasattr(data, "__cuda_array_interface__"):
+        xp = backend.get_array_module(data)
+        array = xp.array(data, dtype=_as_dtype(dtype), copy=True)
+    else:
+        array = np.array(data)
+        if dtype is None and array.dtype == np.float64:
+            array = array.astype(np.float32)   # Python floats default to float32
+        elif dtype is None and array.dtype.kind == "i":
+            array = array.astype(np.int64)
+        elif dtype is not None:
+            array = array.astype(_as_dtype(dtype))
+    array = backend.to_device(array, device)
+    if requires_grad and array.dtype.kind not in "fc":
+        raise RuntimeError(f"only floating point tensors can require gradients, got dtype {array.dtype}")
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def _zeros_like_any(fill):
+    def make(*shape_, dtype=np.float32, requires_grad=False, device="cpu"):
+        array = fill(_shape_args(shape_), dtype=_as_dtype(dtype))
+        return Tensor(backend.to_device(array, device), requires_grad=requires_grad)
+    make.__name__ = fill.__name__
+    make.__doc__ = f"A new {fill.__name__} tensor (float32 unless dtype says otherwise)."
+    return make
+
+
+zeros = _zeros_like_any(np.zeros)
+ones = _zeros_like_any(np.ones)
+
+
+def randn(*shape_, dtype=np.float32, requires_grad=False, device="cpu"):
+    """Standard normal samples from the engine's seeded generator."""
+    from .random import get_rng
+    array = get_rng().standard_normal(_shape_args(shape_)).astype(_as_dtype(dtype))
+    return Tensor(backend.to_device(array, device), requires_grad=requires_grad)
+
+
+def rand(*shape_, dtype=np.float32, requires_grad=False, device="cpu"):
+    """Uniform [0, 1) samples from the engine's seeded generator."""
+    from .random import get_rng
+    array = get_rng().random(_shape_args(shape_)).astype(_as_dtype(dtype))
+    return Tensor(backend.to_device(array, device), requires_grad=requires_grad)
+
+
+# The ops import Tensor from this module, so they are imported after it exists.
+from .ops import activation, elementwise, matmul, reduce, shape  # noqa: E402

@@ -1,0 +1,36 @@
+"""Packaging for minitorch_cnn: NumPy is the only core dependency."""
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+
+setup(
+    name="minitorch_cnn",
+    version="0.1.0",
+    description="A from-scratch, readable, exact and fast deep-learning engine for CNNs on NumPy and CuPy",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["minitorch_cnn", "minitorch_cnn.*"]) + ["minitorch_cnn.kernels"],
+    # The CUDA C sources live in the top-level kernels/ folder (so a reader finds
+    # them at once) and are installed inside the package as minitorch_cnn/kernels.
+    package_dir={"minitorch_cnn.kernels": "kernels"},
+    package_data={
+        "minitorch_cnn.kernels": ["*.cu", "*.cuh", "*.h"],
+        "minitorch_cnn.data": ["*.npz"],
+    },
+    include_package_data=True,
+    install_requires=["numpy>=1.23"],
+    extras_require={
+        # torch 2.13.0 is the CPU wheel this project's CI installs from local disk;
+        # any torch >= 2.1 works for the parity tests.
+        "test": ["pytest>=7", "hypothesis>=6", "torch>=2.1"],
+        "cuda12": ["cupy-cuda12x>=13"],
+        "cuda13": ["cupy-cuda13x>=13"],
+        "torchvision": ["torchvision"],
+        "plot": ["matplotlib>=3.5"],
+    },
+    entry_points={"console_scripts": ["minitorch-cnn-train=minitorch_cnn.train:main"]},
+    classifiers=["Programming Language :: Python :: 3", "License :: OSI Approved :: MIT License"],
+)
