@@ -1,0 +1,304 @@
+"""The layers: thin Modules that hold parameters and call the functional ops.
+
+Each layer checks its input against its own configuration first, so an error
+names the layer the way it prints: `Conv2d(3→16): expected input (N, 3, H, W), got ...`.
+"""
+import math
+
+import numpy as np
+
+from . import functional as F
+from ..ops.pairs import pair
+from . import init
+from .module import Module, Parameter
+
+
+def _empty(*shape):
+    return np.empty(shape, dtype=np.float32)
+
+
+class Linear(Module):
+    """y = x Wᵀ + b;  W (out_features, in_features) ~ U(±1/√in), b ~ U(±1/√in) as in PyTorch."""
+
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__()
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.weight = Parameter(_empty(out_features, in_features))
+        if bias:
+            self.bias = Parameter(_empty(out_features))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        if x.ndim < 1 or x.shape[-1] != self.in_features:
+            raise ValueError(f"Linear({self.in_features}→{self.out_features}): expected input "
+                             f"(*, {self.in_features}), got {x.shape}")
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Conv2d(Module):
+    """2-D convolution; W (out, in/groups, kh, kw) and b initialised as PyTorch does."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True):
+        super().__init__()
+        name = f"Conv2d({in_channels}→{out_channels})"
+        if groups < 1 or in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: groups={groups} must divide both in_channels and out_channels")
+        self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
+        self.kernel_size = pair(kernel_size, f"{name}: kernel_size", 1)
+        self.stride = pair(stride, f"{name}: stride", 1)
+        self.padding = pair(padding, f"{name}: padding", 0)
+        self.dilation = pair(dilation, f"{name}: dilation", 1)
+        self.weight = Parameter(_empty(out_channels, in_channels // groups, *self.kernel_size))
+        if bias:
+            self.bias = Parameter(_empty(out_channels))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init.fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"Conv2d({self.in_channels}→{self.out_channels}): expected input "
+                             f"(N, {self.in_channels}, H, W), got {x.shape}")
+        try:
+            return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        except (ValueError, TypeError) as exc:
+            raise type(exc)(f"Conv2d({self.in_channels}→{self.out_channels}): {exc}") from None
+
+    def extra_repr(self):
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}")
+        if self.padding != (0, 0):
+            text += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        return text
+
+
+class _Pool2d(Module):
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride   # PyTorch's default
+        self.padding = padding
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+    def _run(self, fn, x, **extra):
+        try:
+            return fn(x, self.kernel_size, self.stride, self.padding, **extra)
+        except (ValueError, TypeError) as exc:
+            raise type(exc)(f"{type(self).__name__}(kernel_size={self.kernel_size}): {exc}") from None
+
+
+class MaxPool2d(_Pool2d):
+    """Window maximum; stride defaults to kernel_size; padding is −∞."""
+
+    def forward(self, x):
+        return self._run(F.max_pool2d, x)
+
+
+class AvgPool2d(_Pool2d):
+    """Window mean; stride defaults to kernel_size."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, count_include_pad=True):
+        super().__init__(kernel_size, stride, padding)
+        self.count_include_pad = count_include_pad
+
+    def forward(self, x):
+        return self._run(F.avg_pool2d, x, count_include_pad=self.count_include_pad)
+
+
+class _BatchNorm(Module):
+    _input_dims = ()
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.weight = Parameter(np.ones(num_features, dtype=np.float32))
+            self.bias = Parameter(np.zeros(num_features, dtype=np.float32))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", np.zeros(num_features, dtype=np.float32))
+            self.register_buffer("running_var", np.ones(num_features, dtype=np.float32))
+            self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
+        else:
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                self.register_buffer(name, None)
+
+    def forward(self, x):
+        name = f"{type(self).__name__}({self.num_features})"
+        if x.ndim not in self._input_dims or x.shape[1] != self.num_features:
+            dims = " or ".join(f"{d}-D" for d in self._input_dims)
+            raise ValueError(f"{name}: expected a {dims} input with {self.num_features} channels "
+                             f"in dim 1, got {x.shape}")
+        momentum = self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.data += 1
+            if momentum is None:   # cumulative moving average, as PyTorch
+                momentum = 1.0 / float(self.num_batches_tracked.item())
+        use_batch_stats = self.training or not self.track_running_stats
+        track = self.training and self.track_running_stats
+        try:
+            return F.batch_norm(x, self.running_mean if track or not use_batch_stats else None,
+                                self.running_var if track or not use_batch_stats else None,
+                                self.weight, self.bias, training=use_batch_stats,
+                                momentum=momentum or 0.0, eps=self.eps)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch norm over (N, C) or (N, C, L): statistics per channel C."""
+    _input_dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch norm over (N, C, H, W): statistics per channel C."""
+    _input_dims = (4,)
+
+
+class Dropout(Module):
+    """Zero elements with probability p while training (scaling the rest by 1/(1−p))."""
+
+    def __init__(self, p=0.5):
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ValueError(f"Dropout: probability p must be in [0, 1], got {p}")
+        self.p = p
+
+    def forward(self, x):
+        return F.dropout(x, self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+class ReLU(Module):
+    def forward(self, x):
+        return F.relu(x)
+
+
+class Tanh(Module):
+    def forward(self, x):
+        return F.tanh(x)
+
+
+class Sigmoid(Module):
+    def forward(self, x):
+        return F.sigmoid(x)
+
+
+class Softmax(Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.softmax(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    def forward(self, x):
+        return F.log_softmax(x, self.dim)
+
+
+class Flatten(Module):
+    """(N, C, H, W) -> (N, C·H·W) (dims start_dim..end_dim merged)."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x):
+        return F.flatten(x, self.start_dim, self.end_dim)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Identity(Module):
+    def forward(self, x):
+        return x
+
+
+class Sequential(Module):
+    """Modules applied in order; children named '0', '1', ... as in PyTorch."""
+
+    def __init__(self, *modules):
+        super().__init__()
+        for i, m in enumerate(modules):
+            self.add_module(str(i), m)
+
+    def __getitem__(self, i):
+        items = list(self._modules.values())
+        return Sequential(*items[i]) if isinstance(i, slice) else items[i]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def forward(self, x):
+        for m in self._modules.values():
+            x = m(x)
+        return x
+
+
+class CrossEntropyLoss(Module):
+    """Softmax cross-entropy on logits (N, C) and integer targets (N,)."""
+
+    def __init__(self, reduction="mean"):
+        super().__init__()
+        self.reduction = reduction
+
+    def forward(self, logits, target):
+        return F.cross_entropy(logits, target, self.reduction)
+
+
+class MSELoss(Module):
+    def __init__(self, reduction="mean"):
+        super().__init__()
+        self.reduction = reduction
+
+    def forward(self, x, target):
+        return F.mse_loss(x, target, self.reduction)

@@ -1,0 +1,223 @@
+"""Module and Parameter: the PyTorch-shaped container for layers and their state.
+
+Assigning a Parameter or a Module to an attribute registers it, so a model's
+parameters, buffers and state_dict keys come from its attribute names, exactly
+as in PyTorch: `features.0.conv.weight` is `model.features[0].conv.weight`.
+"""
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Tensor
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class Parameter(Tensor):
+    """A Tensor that is a module's learnable weight (requires_grad by default)."""
+
+    def __init__(self, data, requires_grad=True):
+        super().__init__(data.data if isinstance(data, Tensor) else data, requires_grad=requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    """Base class of every layer and model: override `forward`."""
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # ---- registration -----------------------------------------------------
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() "
+                                 f"before assigning {name!r}")
+        if value is None and name in self._parameters:   # e.g. bias=None stays registered
+            self._parameters[name] = None
+            return
+        for table in (self._parameters, self._buffers, self._modules):
+            table.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        else:
+            object.__setattr__(self, name, value)
+            return
+        self.__dict__.pop(name, None)
+
+    def __getattr__(self, name):
+        for table in ("_parameters", "_buffers", "_modules"):
+            entries = self.__dict__.get(table)
+            if entries is not None and name in entries:
+                return entries[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for table in (self._parameters, self._buffers, self._modules):
+            if name in table:
+                del table[name]
+                return
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name, array):
+        """State that is saved and moved with the module but not trained (running_mean...)."""
+        self._buffers[name] = None if array is None else (array if isinstance(array, Tensor) else Tensor(array))
+
+    def register_parameter(self, name, param):
+        self._parameters[name] = param
+
+    def add_module(self, name, module):
+        self._modules[name] = module
+
+    # ---- running ----------------------------------------------------------
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ---- traversal --------------------------------------------------------
+    def named_modules(self, prefix=""):
+        yield prefix, self
+        for name, child in self._modules.items():
+            if child is not None:
+                yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self):
+        return (m for _, m in self.named_modules())
+
+    def named_children(self):
+        return ((n, m) for n, m in self._modules.items() if m is not None)
+
+    def children(self):
+        return (m for _, m in self.named_children())
+
+    def _named(self, table):
+        for prefix, module in self.named_modules():
+            for name, value in getattr(module, table).items():
+                if value is not None:
+                    yield (f"{prefix}.{name}" if prefix else name), value
+
+    def named_parameters(self):
+        return self._named("_parameters")
+
+    def parameters(self):
+        return (p for _, p in self.named_parameters())
+
+    def named_buffers(self):
+        return self._named("_buffers")
+
+    def buffers(self):
+        return (b for _, b in self.named_buffers())
+
+    # ---- modes and gradients ---------------------------------------------
+    def train(self, mode=True):
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def zero_grad(self, set_to_none=True):
+        for p in self.parameters():
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad.data[...] = 0
+
+    # ---- state ------------------------------------------------------------
+    def state_dict(self):
+        """name -> NumPy array copy, in PyTorch's key order (a module's parameters,
+        then its buffers, then its children's)."""
+        state = OrderedDict()
+        for prefix, module in self.named_modules():
+            for table in (module._parameters, module._buffers):
+                for name, value in table.items():
+                    if value is not None:
+                        state[f"{prefix}.{name}" if prefix else name] = backend.to_numpy(value.data).copy()
+        return state
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy arrays (anything np.asarray takes, CPU torch tensors too) into the existing
+        parameters and buffers, keeping their dtype and device."""
+        own = OrderedDict(list(self.named_parameters()) + list(self.named_buffers()))
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        if strict and (missing or unexpected):
+            raise KeyError(f"{type(self).__name__}.load_state_dict: missing keys {missing}, "
+                           f"unexpected keys {unexpected}")
+        for key, target in own.items():
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            if hasattr(value, "detach") and hasattr(value, "cpu"):   # a torch tensor
+                value = value.detach().cpu().numpy()
+            value = np.asarray(backend.to_numpy(value.data if isinstance(value, Tensor) else value))
+            if value.shape != target.shape:
+                raise ValueError(f"{type(self).__name__}.load_state_dict: {key} has shape "
+                                 f"{value.shape} in the checkpoint, expected {target.shape}")
+            xp = backend.get_array_module(target.data)
+            target.data[...] = xp.asarray(value.astype(target.dtype, copy=False))
+        return IncompatibleKeys(missing, unexpected)
+
+    # ---- device and dtype -------------------------------------------------
+    def _apply(self, convert):
+        """Replace every parameter's (and gradient's) array in place: same Parameter objects,
+        so an optimizer built before .to() still holds them."""
+        for module in self.modules():
+            for table in (module._parameters, module._buffers):
+                for t in table.values():
+                    if t is not None:
+                        t.data = convert(t.data)
+                        if t.grad is not None:
+                            t.grad.data = convert(t.grad.data)
+        return self
+
+    def to(self, device=None, dtype=None):
+        """Module.to('cuda' | 'cpu') and/or to(float64); floating arrays only change dtype."""
+        if dtype is None and device is not None and not isinstance(device, str):
+            device, dtype = None, device
+        dtype = None if dtype is None else np.dtype(getattr(dtype, "name", dtype))
+
+        def convert(a):
+            if device is not None:
+                a = backend.to_device(a, device)
+            if dtype is not None and a.dtype.kind == "f":
+                a = a.astype(dtype, copy=False)
+            return a
+        return self._apply(convert)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def double(self):
+        return self.to(dtype=np.float64)
+
+    def float(self):
+        return self.to(dtype=np.float32)
+
+    # ---- printing ---------------------------------------------------------
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        lines = []
+        for name, child in self._modules.items():
+            child_repr = repr(child).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {child_repr}")
+        extra = self.extra_repr()
+        if not lines:
+            return f"{type(self).__name__}({extra})"
+        head = f"{type(self).__name__}({extra}" if extra else f"{type(self).__name__}("
+        return head + "\n" + "\n".join(lines) + "\n)"

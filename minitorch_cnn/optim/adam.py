@@ -1,0 +1,50 @@
+"""Adam and AdamW, written as PyTorch computes them (so trajectories agree to rounding)."""
+import math
+
+from ..autograd import no_grad
+from ..backend import get_array_module
+from .optimizer import Optimizer
+
+
+class Adam(Optimizer):
+    """m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;
+    θ ← θ − lr/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε).   Adam: g += λθ;  AdamW: θ ← θ(1 − lr·λ)."""
+    decoupled = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        if lr < 0 or eps < 0 or weight_decay < 0 or not all(0 <= b < 1 for b in betas):
+            raise ValueError(f"{type(self).__name__}: invalid hyper-parameters lr={lr}, betas={betas}, "
+                             f"eps={eps}, weight_decay={weight_decay}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+
+    def step(self):
+        with no_grad():
+            for group, p, grad in self._params_with_grad():
+                lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+                xp = get_array_module(p.data)
+                state = self.state.setdefault(p, {})
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = xp.zeros_like(p.data)
+                    state["exp_avg_sq"] = xp.zeros_like(p.data)
+                state["step"] += 1
+                step, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+                if wd and self.decoupled:
+                    p.data *= 1 - lr * wd
+                elif wd:
+                    grad = grad + wd * p.data
+                m += (1 - beta1) * (grad - m)          # torch's lerp form of β₁m + (1 − β₁)g
+                v *= beta2
+                v += (1 - beta2) * grad * grad
+                step_size = lr / (1 - beta1 ** step)
+                denom = xp.sqrt(v) / math.sqrt(1 - beta2 ** step)
+                denom += eps
+                p.data -= step_size * (m / denom)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (default 1e-2, as PyTorch)."""
+    decoupled = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+        super().__init__(params, lr, betas, eps, weight_decay)
