@@ -7,9 +7,10 @@ from .tensor import (Tensor, bool_, float16, float32, float64, int8, int32, int6
                      randn, tensor, uint8, zeros)
 from . import nn, optim  # noqa: E402  (need Tensor)
 from . import models  # noqa: E402
+from .summary import summary  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = ["Function", "GradcheckError", "Tensor", "backend", "enable_grad", "float32", "float64",
            "gradcheck", "int64", "is_grad_enabled", "manual_seed", "models", "nn", "optim", "no_grad", "ones", "rand",
-           "randn", "tensor", "zeros"]
+           "randn", "summary", "tensor", "zeros"]

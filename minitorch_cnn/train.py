@@ -1,0 +1,348 @@
+"""The training CLI:  python -m minitorch_cnn.train --model lenet5
+
+Trains one of the classic CNNs on MNIST-style data with Adam or SGD and a StepLR
+schedule; shows a progress bar, evaluates after each epoch, and writes to --out:
+
+    checkpoint.npz   model, optimizer, scheduler, RNG state and epoch (no pickle)
+    metrics.json     one record per epoch (losses, accuracies as fractions, timing)
+    curves.png, filters.png   with --plot (needs matplotlib)
+
+--resume continues a run so that it ends with the same weights as an uninterrupted
+one; Ctrl-C saves a checkpoint at the end of the current batch and exits.
+"""
+import argparse
+import json
+import math
+import os
+import signal
+import sys
+import time
+
+import numpy as np
+
+from . import backend, optim
+from .autograd import no_grad
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .models import MODELS, get_model
+from .nn import functional as F
+from .random import get_rng_state, manual_seed, set_rng_state
+from .tensor import Tensor
+
+
+class UsageError(Exception):
+    """A bad argument or input: reported as one line, no traceback."""
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m minitorch_cnn.train",
+                                description="Train a classic CNN on MNIST-style digits with minitorch_cnn.")
+    p.add_argument("--model", default="lenet5", help=f"one of {', '.join(MODELS)} (default: lenet5)")
+    p.add_argument("--dataset", default="auto",
+                   help="auto (MNIST if its files are present or downloadable, else the bundled digits), "
+                        "mnist, fashion-mnist, bundled-digits, or torchvision:<Name>")
+    p.add_argument("--data-dir", default=None, help="folder with (or for) the dataset files (default: ./data)")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
+    p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--step-size", type=int, default=5, help="StepLR: epochs between lr decays")
+    p.add_argument("--gamma", type=float, default=0.5, help="StepLR: lr decay factor")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit-train", type=int, default=None, metavar="N", help="train on the first N samples")
+    p.add_argument("--limit-test", type=int, default=None, metavar="N", help="test on the first N samples")
+    p.add_argument("--out", default=None, help="output folder (default: runs/<model>)")
+    p.add_argument("--resume", default=None, metavar="CHECKPOINT", help="continue from a checkpoint.npz")
+    p.add_argument("--plot", action="store_true", help="write curves.png and filters.png (needs matplotlib)")
+    args = p.parse_args(argv)
+    if args.model.lower() not in MODELS:
+        raise UsageError(f"unknown model {args.model!r}: choose one of {', '.join(MODELS)}")
+    args.model = args.model.lower()
+    for name in ("epochs", "batch_size", "step_size"):
+        if getattr(args, name) < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    for name in ("limit_train", "limit_test"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+    if not (args.lr > 0 and math.isfinite(args.lr)):
+        raise UsageError(f"--lr must be a positive number, got {args.lr}")
+    if args.data_dir is not None and not os.path.isdir(args.data_dir):
+        raise UsageError(f"--data-dir {args.data_dir} does not exist or is not a folder")
+    if args.resume is not None and not os.path.isfile(args.resume):
+        raise UsageError(f"--resume: checkpoint {args.resume} does not exist")
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise UsageError("--plot needs matplotlib: pip install 'minitorch_cnn[plot]'") from None
+    if args.device == "cuda":
+        try:
+            backend.require_cuda()
+        except RuntimeError as exc:
+            raise UsageError(str(exc)) from None
+    args.out = args.out or os.path.join("runs", args.model)
+    return args
+
+
+# ---- data -------------------------------------------------------------------
+def load_data(args):
+    """(train_set, test_set, one line saying which data and why)."""
+    from .data import DatasetNotFoundError, Subset, load_dataset, resolve_default_dataset
+    root = args.data_dir or "data"
+    try:
+        if args.dataset == "auto":
+            train, test, reason = resolve_default_dataset(root)
+        else:
+            train = load_dataset(args.dataset, root, train=True)
+            test = load_dataset(args.dataset, root, train=False)
+            reason = f"{args.dataset} as asked by --dataset"
+    except (DatasetNotFoundError, ImportError, ValueError) as exc:
+        raise UsageError(f"--dataset {args.dataset}: {exc}") from None
+    if args.limit_train:
+        train = Subset(train, range(min(args.limit_train, len(train))))
+    if args.limit_test:
+        test = Subset(test, range(min(args.limit_test, len(test))))
+    return train, test, reason
+
+
+# ---- one epoch ----------------------------------------------------------------
+class Progress:
+    """A one-line progress bar on stderr (on a terminal), or a few plain lines otherwise."""
+
+    def __init__(self, total, label, stream=sys.stderr):
+        self.total, self.label, self.stream = total, label, stream
+        self.tty = stream.isatty()
+        self.start = self.last = time.perf_counter()
+        self.milestone = 0
+
+    def update(self, done, loss):
+        now = time.perf_counter()
+        rate = done / max(now - self.start, 1e-9)
+        if self.tty:
+            if now - self.last < 0.1 and done < self.total:
+                return
+            filled = int(30 * done / self.total)
+            self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{self.total} "
+                              f"{rate:.1f} batch/s  loss {loss:.4f}")
+            if done == self.total:
+                self.stream.write("\n")
+        elif 4 * done >= (self.milestone + 1) * self.total:
+            self.milestone = 4 * done // self.total
+            self.stream.write(f"{self.label} {done}/{self.total} batches  {rate:.1f} batch/s  loss {loss:.4f}\n")
+        self.stream.flush()
+        self.last = now
+
+
+def evaluate(model, loader):
+    """(mean loss, accuracy) over a loader, in eval mode and without a graph."""
+    model.eval()
+    total_loss, correct, seen = 0.0, 0, 0
+    with no_grad():
+        for x, y in loader:
+            logits = model(x)
+            total_loss += F.cross_entropy(logits, y, reduction="sum").item()
+            correct += int((logits.argmax(axis=1) == y).data.sum())
+            seen += y.shape[0]
+    model.train()
+    return total_loss / seen, correct / seen
+
+
+class Stop(Exception):
+    """Training must stop: a non-finite loss, or Ctrl-C."""
+
+
+def train_epoch(model, optimizer, loader, progress, position, interrupted):
+    """Run the remaining batches of one epoch; `position` holds what is done so far
+    (batches, loss sum, correct, seen) and is updated after every step."""
+    model.train()
+    batches = iter(loader)
+    for _ in range(position["batches"]):         # resuming mid-epoch: replay the order, skip the work
+        next(batches)
+    if "rng_after" in position:
+        set_rng_state(position.pop("rng_after"))
+    for x, y in batches:
+        optimizer.zero_grad()
+        logits = model(x)
+        loss = F.cross_entropy(logits, y)
+        value = loss.item()
+        if not math.isfinite(value):
+            raise Stop(f"the loss became {value} at batch {position['batches'] + 1}")
+        loss.backward()
+        optimizer.step()
+        position["batches"] += 1
+        position["loss_sum"] += value * y.shape[0]
+        position["correct"] += int((logits.argmax(axis=1) == y).data.sum())
+        position["seen"] += y.shape[0]
+        progress.update(position["batches"], position["loss_sum"] / position["seen"])
+        if interrupted["flag"]:
+            raise Stop("interrupted")
+
+
+# ---- plots ------------------------------------------------------------------
+def write_plots(history, model, out):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [r["epoch"] for r in history]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    ax_loss.plot(epochs, [r["train_loss"] for r in history], "o-", label="train")
+    ax_loss.plot(epochs, [r["test_loss"] for r in history], "s-", label="test")
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
+    ax_acc.plot(epochs, [100 * r["train_acc"] for r in history], "o-", label="train")
+    ax_acc.plot(epochs, [100 * r["test_acc"] for r in history], "s-", label="test")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "curves.png"), dpi=100)
+    plt.close(fig)
+
+    first_conv = next(m for m in model.modules() if type(m).__name__ == "Conv2d")
+    weights = backend.to_numpy(first_conv.weight.data)          # (out, in, kh, kw)
+    count = weights.shape[0]
+    cols = min(count, 8)
+    rows = -(-count // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols, 1.3 * rows + 0.4), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < count:
+            ax.imshow(weights[i].mean(axis=0), cmap="gray", interpolation="nearest")
+            ax.set_title(str(i), fontsize=8)
+    fig.suptitle(f"{type(model).__name__}: first conv layer's {count} filters")
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "filters.png"), dpi=100)
+    plt.close(fig)
+
+
+# ---- the run ------------------------------------------------------------------
+def build(args, in_channels, num_classes):
+    manual_seed(args.seed)
+    model = get_model(args.model, num_classes=num_classes, in_channels=in_channels).to(args.device)
+    params = list(model.parameters())
+    if args.optimizer == "adam":
+        optimizer = optim.Adam(params, lr=args.lr, weight_decay=args.weight_decay)
+    else:
+        optimizer = optim.SGD(params, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
+    scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=args.step_size, gamma=args.gamma)
+    return model, optimizer, scheduler
+
+
+def run(args):
+    from .data import DataLoader
+    train_set, test_set, reason = load_data(args)
+    x0, _ = train_set[0]
+    in_channels = int(np.shape(x0)[0])
+    num_classes = 10    # every MNIST-style dataset the CLI reads has ten classes
+    print(f"data: {reason}")
+    print(f"      {len(train_set):,} train / {len(test_set):,} test samples, images {tuple(np.shape(x0))}")
+
+    model, optimizer, scheduler = build(args, in_channels, num_classes)
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"model: {args.model} ({n_params:,} parameters) on {args.device}; {args.optimizer} lr {args.lr}, "
+          f"batch {args.batch_size}, {args.epochs} epochs, StepLR({args.step_size}, {args.gamma})")
+    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, device=args.device)
+    test_loader = DataLoader(test_set, batch_size=1000, device=args.device)
+
+    os.makedirs(args.out, exist_ok=True)
+    checkpoint_path = os.path.join(args.out, "checkpoint.npz")
+    history, start_epoch = [], 1
+    position = {"batches": 0, "loss_sum": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
+    if args.resume:
+        try:
+            meta = load_checkpoint(args.resume, model, optimizer)
+        except CheckpointError as exc:
+            raise UsageError(str(exc)) from None
+        if meta.get("model") != args.model:
+            raise UsageError(f"--resume: {args.resume} was trained with --model {meta.get('model')}, "
+                             f"not {args.model}")
+        scheduler.load_state_dict(meta["scheduler"])
+        history = meta["history"]
+        start_epoch = meta["epoch"] + 1
+        if meta.get("partial"):      # saved by Ctrl-C in the middle of an epoch
+            position = dict(meta["partial"], rng_after=meta["rng_state"])
+            set_rng_state(meta["epoch_rng_state"])
+        else:
+            set_rng_state(meta["rng_state"])
+        print(f"resumed from {args.resume}: epoch {meta['epoch']} done"
+              + (f", {position['batches']} batches into epoch {start_epoch}" if position["batches"] else ""))
+
+    def save(epoch_done, partial=None, epoch_rng_state=None):
+        meta = {"model": args.model, "epoch": epoch_done, "history": history,
+                "scheduler": scheduler.state_dict(), "rng_state": get_rng_state(),
+                "args": {k: v for k, v in vars(args).items()}}
+        if partial is not None:
+            meta.update(partial={k: v for k, v in partial.items() if k != "rng_after"},
+                        epoch_rng_state=epoch_rng_state)
+        save_checkpoint(checkpoint_path, model, optimizer, meta)
+
+    interrupted = {"flag": False}
+
+    def on_sigint(signum, frame):
+        if interrupted["flag"]:          # a second Ctrl-C: stop at once
+            raise KeyboardInterrupt
+        interrupted["flag"] = True
+        print("\ninterrupt: finishing this batch, then saving a checkpoint (Ctrl-C again to abort)",
+              file=sys.stderr)
+
+    previous_handler = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        for epoch in range(start_epoch, args.epochs + 1):
+            epoch_rng_state = get_rng_state()   # what draws this epoch's order (kept for Ctrl-C)
+            progress = Progress(len(train_loader), f"epoch {epoch}/{args.epochs}")
+            started = time.perf_counter()
+            try:
+                train_epoch(model, optimizer, train_loader, progress, position, interrupted)
+            except Stop as stop:
+                position["seconds"] += time.perf_counter() - started
+                if str(stop) == "interrupted":
+                    save(epoch - 1, partial=position, epoch_rng_state=epoch_rng_state)
+                    print(f"saved {checkpoint_path} ({position['batches']}/{len(train_loader)} batches into "
+                          f"epoch {epoch}); continue with --resume {checkpoint_path}")
+                    return 130
+                print(f"error: {stop} of epoch {epoch}; training stopped. The last good checkpoint is "
+                      f"{checkpoint_path if os.path.exists(checkpoint_path) else '(none yet)'}; "
+                      f"try a smaller --lr (now {args.lr}).", file=sys.stderr)
+                return 1
+            seconds = position["seconds"] + time.perf_counter() - started
+            test_loss, test_acc = evaluate(model, test_loader)
+            record = {"epoch": epoch, "train_loss": position["loss_sum"] / position["seen"],
+                      "train_acc": position["correct"] / position["seen"], "test_loss": test_loss,
+                      "test_acc": test_acc, "seconds": seconds, "images_per_s": position["seen"] / seconds,
+                      "lr": optimizer.param_groups[0]["lr"]}
+            history.append(record)
+            print(f"epoch {epoch}/{args.epochs}  loss {record['train_loss']:.4f}  train acc "
+                  f"{100 * record['train_acc']:.2f}%  test loss {test_loss:.4f}  test acc {100 * test_acc:.2f}%  "
+                  f"{seconds:.1f} s  {record['images_per_s']:,.0f} img/s")
+            scheduler.step()
+            position = {"batches": 0, "loss_sum": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
+            save(epoch)
+            with open(os.path.join(args.out, "metrics.json.tmp"), "w") as f:
+                json.dump(history, f, indent=2)
+            os.replace(os.path.join(args.out, "metrics.json.tmp"), os.path.join(args.out, "metrics.json"))
+    finally:
+        signal.signal(signal.SIGINT, previous_handler)
+    if args.plot and history:
+        write_plots(history, model, args.out)
+        print(f"plots: {os.path.join(args.out, 'curves.png')}, {os.path.join(args.out, 'filters.png')}")
+    if history:
+        print(f"final test accuracy {100 * history[-1]['test_acc']:.2f}%; checkpoint {checkpoint_path}")
+    return 0
+
+
+def main(argv=None):
+    try:
+        return run(parse_args(argv))
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("aborted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
