@@ -123,6 +123,8 @@ def run_backward(root, grad, retain_graph=False):
     if root._node is None:  # a leaf: its gradient is the seed itself
         _accumulate(root, grad)
         return
+    if root._retains_grad:  # y.retain_grad(); y.backward(g) leaves y.grad = g, as torch
+        _accumulate(root, grad)
     grads = {id(root._node): grad}
     for node in _topological_order(root):
         grad_out = grads.pop(id(node), None)

@@ -67,7 +67,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
             numerical.reshape(-1)[k] = (plus - minus) / (2 * eps)
         error = np.abs(analytical - numerical) - (atol + rtol * np.abs(numerical))
         if (error > 0).any():
-            worst = np.unravel_index(np.argmax(error), x.shape)
+            # plain ints: numpy 2 would print the index as (np.int64(0), np.int64(2))
+            worst = tuple(int(k) for k in np.unravel_index(np.argmax(error), x.shape))
             raise GradcheckError(
                 f"gradcheck: gradient of input {i} (shape {x.shape}) is wrong at index {worst}: "
                 f"analytical {analytical[worst]:.10g}, numerical {numerical[worst]:.10g} "

@@ -118,7 +118,8 @@ class Conv2d(Function):
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """F.conv2d: x (N, C_in, H, W), weight (C_out, C_in/groups, kh, kw), bias (C_out,)
     -> (N, C_out, out_h, out_w),  out_h = (H + 2·ph − dh·(kh − 1) − 1) // sh + 1."""
-    stride, padding, dilation = pair(stride, "stride", 1), pair(padding, "padding", 0), pair(dilation, "dilation", 1)
+    stride, padding = pair(stride, "conv2d: stride", 1), pair(padding, "conv2d: padding", 0)
+    dilation = pair(dilation, "conv2d: dilation", 1)
     if weight.ndim != 4:
         raise ValueError(f"conv2d: expected a 4-D weight (C_out, C_in/groups, kh, kw), got shape {weight.shape}")
     out_c, c_per_group, kh, kw = weight.shape
@@ -128,6 +129,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise ValueError(f"conv2d: groups must be a positive integer, got {groups!r}")
     if out_c % groups:
         raise ValueError(f"conv2d: groups={groups} must divide the {out_c} output channels")
+    if x.shape[1] % groups:
+        raise ValueError(f"conv2d: groups={groups} must divide the {x.shape[1]} input channels "
+                         f"of input {x.shape}")
     if x.shape[1] != c_per_group * groups:
         raise ValueError(f"conv2d: expected input with {c_per_group * groups} channels "
                          f"(weight {weight.shape}, groups={groups}), got {x.shape[1]} channels "
