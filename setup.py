@@ -25,7 +25,7 @@ setup(
     extras_require={
         # torch 2.13.0 is the CPU wheel this project's CI installs from local disk;
         # any torch >= 2.1 works for the parity tests.
-        "test": ["pytest>=7", "hypothesis>=6", "torch>=2.1"],
+        "test": ["pytest>=7", "hypothesis>=6", "torch>=2.1", "matplotlib>=3.5"],
         "cuda12": ["cupy-cuda12x>=13"],
         "cuda13": ["cupy-cuda13x>=13"],
         "torchvision": ["torchvision"],

@@ -2,8 +2,8 @@
 
 im2col unrolls every receptive field of x into one row of a matrix `col`:
 
-    x (N, C, H, W) ──im2col──► col (N·out_h·out_w, C·kh·kw)
-    out = col @ Wᵀ             W reshaped to (C_out, C·kh·kw)
+    x (N, C, H, W) ──im2col──► col (N·out_h·out_w, kh·kw·C)
+    out = col @ Wᵀ             W reshaped to (C_out, kh·kw·C)
 
 so the convolution is a single GEMM whose M dimension is the whole batch of
 output pixels.  col2im is im2col's adjoint: it adds each row of a column
@@ -16,20 +16,17 @@ from ..backend import get_array_module
 from .pairs import conv_output_size, pair
 
 
-def _windows(x, kernel_size, stride, dilation, out_hw):
-    """A strided view (N, C, out_h, out_w, kh, kw) of every receptive field; no copy."""
-    (kh, kw), (sh, sw), (dh, dw), (out_h, out_w) = kernel_size, stride, dilation, out_hw
-    sn, sc, s_h, s_w = x.strides
-    xp = get_array_module(x)
-    return xp.lib.stride_tricks.as_strided(
-        x, shape=(x.shape[0], x.shape[1], out_h, out_w, kh, kw),
-        strides=(sn, sc, s_h * sh, s_w * sw, s_h * dh, s_w * dw))
+def _offset_view(a_nhwc, i, j, stride, dilation, out_hw):
+    """Kernel offset (i, j) of every receptive field of a (N, H, W, C) array: a strided view
+    (N, out_h, out_w, C), no copy."""
+    (sh, sw), (dh, dw), (out_h, out_w) = stride, dilation, out_hw
+    return a_nhwc[:, i * dh:i * dh + sh * (out_h - 1) + 1:sh, j * dw:j * dw + sw * (out_w - 1) + 1:sw, :]
 
 
 def im2col(x, kernel_size, stride, padding, dilation):
-    """x (N, C, H, W) -> col (N·out_h·out_w, C·kh·kw).
+    """x (N, C, H, W) -> col (N·out_h·out_w, kh·kw·C).
 
-    Row (n, oy, ox), column (c, i, j) holds x[n, c, oy·sh − ph + i·dh, ox·sw − pw + j·dw]
+    Row (n, oy, ox), column (i, j, c) holds x[n, c, oy·sh − ph + i·dh, ox·sw − pw + j·dw]
     (0 outside the image).
     """
     xp = get_array_module(x)
@@ -38,32 +35,42 @@ def im2col(x, kernel_size, stride, padding, dilation):
         return kernels.im2col(x, kernel_size, stride, padding, dilation)
     n, c, h, w = x.shape
     (kh, kw), (ph, pw) = kernel_size, padding
-    out_h, out_w = conv_output_size((h, w), kernel_size, stride, padding, dilation)
-    if ph or pw:
-        x = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    windows = _windows(x, kernel_size, stride, dilation, (out_h, out_w))
-    # The reshape of this transposed view is the one copy im2col makes, and it
-    # lands directly in the (rows = pixels, columns = c·kh·kw) layout the GEMM reads.
-    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * out_h * out_w, c * kh * kw)
+    out_hw = conv_output_size((h, w), kernel_size, stride, padding, dilation)
+    # Channels last and padded, once: every kernel offset then copies whole runs of
+    # C neighbouring values instead of gathering single floats.
+    x_nhwc = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)
+    x_nhwc[:, ph:ph + h, pw:pw + w, :] = x.transpose(0, 2, 3, 1)
+    col = xp.empty((n,) + out_hw + (kh, kw, c), dtype=x.dtype)
+    for i in range(kh):          # kh·kw strided copies; no loop over pixels or channels
+        for j in range(kw):
+            col[:, :, :, i, j, :] = _offset_view(x_nhwc, i, j, stride, dilation, out_hw)
+    return col.reshape(n * out_hw[0] * out_hw[1], kh * kw * c)
 
 
 def col2im(col, x_shape, kernel_size, stride, padding, dilation):
-    """col (N·out_h·out_w, C·kh·kw) -> dx (N, C, H, W): each entry added back where im2col read it."""
+    """col (N·out_h·out_w, kh·kw·C) -> dx (N, C, H, W): each entry added back where im2col read it."""
     xp = get_array_module(col)
     if xp is not np:
         from ..cuda import kernels
         return kernels.col2im(col, x_shape, kernel_size, stride, padding, dilation)
     n, c, h, w = x_shape
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
-    out_h, out_w = conv_output_size((h, w), kernel_size, stride, padding, dilation)
-    dx = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=col.dtype)
-    cols = col.reshape(n, out_h, out_w, c, kh, kw).transpose(0, 3, 1, 2, 4, 5)
-    # One strided add per kernel offset (kh·kw of them): no np.add.at, no loop over pixels.
-    for i in range(kh):
+    (kh, kw), (ph, pw) = kernel_size, padding
+    out_hw = conv_output_size((h, w), kernel_size, stride, padding, dilation)
+    cols = col.reshape((n,) + out_hw + (kh, kw, c))
+    dx = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=col.dtype)
+    for i in range(kh):          # kh·kw strided adds: no np.add.at
         for j in range(kw):
-            dx[:, :, i * dh:i * dh + sh * (out_h - 1) + 1:sh,
-                     j * dw:j * dw + sw * (out_w - 1) + 1:sw] += cols[..., i, j]
-    return dx[:, :, ph:ph + h, pw:pw + w]
+            _offset_view(dx, i, j, stride, dilation, out_hw)[...] += cols[:, :, :, i, j, :]
+    # (N, H, W, C) memory seen as (N, C, H, W): a view, no transposing copy.
+    return dx[:, ph:ph + h, pw:pw + w, :].transpose(0, 3, 1, 2)
+
+
+def _group_columns(col, g, groups, taps):
+    """The columns of group g: (rows, kh·kw·C/groups), a copy (col interleaves groups per tap)."""
+    if groups == 1:
+        return col
+    rows = col.shape[0]
+    return col.reshape(rows, taps, groups, -1)[:, :, g, :].reshape(rows, -1)
 
 
 class Conv2d(Function):
@@ -73,46 +80,55 @@ class Conv2d(Function):
     """
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
+        xp = get_array_module(x)
         n, _, h, w = x.shape
         out_c, c_per_group, kh, kw = weight.shape
         out_h, out_w = conv_output_size((h, w), (kh, kw), stride, padding, dilation)
         col = im2col(x, (kh, kw), stride, padding, dilation)
-        w_mat = weight.reshape(groups, out_c // groups, c_per_group * kh * kw)
-        if groups == 1:
-            out = col @ w_mat[0].T
-        else:
-            out = get_array_module(x).empty((col.shape[0], out_c), dtype=col.dtype)
-            k, o = c_per_group * kh * kw, out_c // groups
-            for g in range(groups):
-                out[:, g * o:(g + 1) * o] = col[:, g * k:(g + 1) * k] @ w_mat[g].T
+        # W as (O, kh·kw·C/groups), columns ordered (i, j, c) like col's.
+        w_mat = weight.transpose(0, 2, 3, 1).reshape(out_c, -1)
+        o = out_c // groups
+        out = xp.empty((col.shape[0], out_c), dtype=x.dtype) if groups > 1 else None
+        for g in range(groups):
+            # A contiguous Wᵀ: BLAS runs several times faster than on a transposed view.
+            product = _group_columns(col, g, groups, kh * kw) @ xp.ascontiguousarray(w_mat[g * o:(g + 1) * o].T)
+            if groups == 1:
+                out = product
+            else:
+                out[:, g * o:(g + 1) * o] = product
         if bias is not None:
             out += bias
-        ctx.save_for_backward(col, weight)
-        ctx.params = x.shape, stride, padding, dilation, groups
-        # (N·out_h·out_w, O) -> (N, O, out_h, out_w) as a view: no copy here.
+        ctx.save_for_backward(col, w_mat)
+        ctx.params = x.shape, weight.shape, stride, padding, dilation, groups
+        # (N·out_h·out_w, O) seen as (N, O, out_h, out_w): a view, no copy.
         return out.reshape(n, out_h, out_w, out_c).transpose(0, 3, 1, 2)
 
     @staticmethod
     def backward(ctx, grad_out):
-        col, weight = ctx.saved
-        x_shape, stride, padding, dilation, groups = ctx.params
+        col, w_mat = ctx.saved
+        x_shape, w_shape, stride, padding, dilation, groups = ctx.params
         need_x, need_w, need_b = ctx.needs_input_grad
-        out_c, c_per_group, kh, kw = weight.shape
+        out_c, c_per_group, kh, kw = w_shape
         xp = get_array_module(col)
         grad = grad_out.transpose(0, 2, 3, 1).reshape(-1, out_c)   # G: (N·out_h·out_w, O)
-        w_mat = weight.reshape(groups, out_c // groups, -1)
-        k, o = w_mat.shape[2], out_c // groups
+        o, rows = out_c // groups, col.shape[0]
         grad_w = xp.empty_like(w_mat) if need_w else None
-        grad_col = xp.empty_like(col) if need_x else None
+        grad_col = None
+        if need_x:
+            grad_col = xp.empty((rows, kh * kw, groups, c_per_group), dtype=col.dtype)
         for g in range(groups):
             g_rows = grad[:, g * o:(g + 1) * o]
             if need_w:
-                grad_w[g] = g_rows.T @ col[:, g * k:(g + 1) * k]
+                grad_w[g * o:(g + 1) * o] = g_rows.T @ _group_columns(col, g, groups, kh * kw)
             if need_x:
-                grad_col[:, g * k:(g + 1) * k] = g_rows @ w_mat[g]
-        grad_x = col2im(grad_col, x_shape, (kh, kw), stride, padding, dilation) if need_x else None
+                grad_col[:, :, g, :] = (g_rows @ w_mat[g * o:(g + 1) * o]).reshape(rows, kh * kw, c_per_group)
+        grad_x = None
+        if need_x:
+            grad_x = col2im(grad_col.reshape(rows, -1), x_shape, (kh, kw), stride, padding, dilation)
+        if need_w:   # back from (O, kh, kw, C) column order to (O, C, kh, kw)
+            grad_w = xp.ascontiguousarray(grad_w.reshape(out_c, kh, kw, c_per_group).transpose(0, 3, 1, 2))
         grad_b = grad.sum(axis=0) if need_b else None
-        return grad_x, (grad_w.reshape(weight.shape) if need_w else None), grad_b
+        return grad_x, grad_w, grad_b
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):

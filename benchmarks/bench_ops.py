@@ -1,0 +1,120 @@
+"""Forward + backward time of each op, minitorch_cnn vs PyTorch (CPU), in one run.
+
+Shapes are the layers of a 28×28 MNIST CNN at batch 64.  Both engines get the
+same float32 inputs; the two are timed alternately (median of several repeats)
+so that a busy machine slows both alike.
+
+    python benchmarks/bench_ops.py [--repeats 30] [--out benchmarks/results]
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as TF
+
+import minitorch_cnn as mt
+from minitorch_cnn.nn import functional as F
+
+
+def make_cases(rng):
+    """(name, shapes, mt fn, torch fn): each fn takes the input tensors and returns the output."""
+    def arr(*shape):
+        return rng.standard_normal(shape).astype(np.float32)
+
+    target = rng.integers(0, 10, 64)
+    return [
+        ("conv2d 1→16 3×3 pad 1, x (64,1,28,28)", [arr(64, 1, 28, 28), arr(16, 1, 3, 3), arr(16)],
+         lambda x, w, b: F.conv2d(x, w, b, padding=1), lambda x, w, b: TF.conv2d(x, w, b, padding=1)),
+        ("conv2d 16→32 3×3 pad 1, x (64,16,14,14)", [arr(64, 16, 14, 14), arr(32, 16, 3, 3), arr(32)],
+         lambda x, w, b: F.conv2d(x, w, b, padding=1), lambda x, w, b: TF.conv2d(x, w, b, padding=1)),
+        ("conv2d 6→16 5×5, x (64,6,14,14)", [arr(64, 6, 14, 14), arr(16, 6, 5, 5), arr(16)],
+         lambda x, w, b: F.conv2d(x, w, b), lambda x, w, b: TF.conv2d(x, w, b)),
+        ("max_pool2d 2, x (64,16,28,28)", [arr(64, 16, 28, 28)],
+         lambda x: F.max_pool2d(x, 2), lambda x: TF.max_pool2d(x, 2)),
+        ("max_pool2d 3 stride 2 pad 1, x (64,32,14,14)", [arr(64, 32, 14, 14)],
+         lambda x: F.max_pool2d(x, 3, 2, 1), lambda x: TF.max_pool2d(x, 3, 2, 1)),
+        ("avg_pool2d 2, x (64,6,28,28)", [arr(64, 6, 28, 28)],
+         lambda x: F.avg_pool2d(x, 2), lambda x: TF.avg_pool2d(x, 2)),
+        ("relu, x (64,16,28,28)", [arr(64, 16, 28, 28)], F.relu, TF.relu),
+        ("tanh, x (64,6,28,28)", [arr(64, 6, 28, 28)], F.tanh, torch.tanh),
+        ("batch_norm train, x (64,32,14,14)", [arr(64, 32, 14, 14), arr(32), arr(32)],
+         lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+         lambda x, w, b: TF.batch_norm(x, None, None, w, b, training=True)),
+        ("linear 1568→128, x (64,1568)", [arr(64, 1568), arr(128, 1568), arr(128)], F.linear, TF.linear),
+        ("dropout 0.5, x (64,128)", [arr(64, 128)],
+         lambda x: F.dropout(x, 0.5), lambda x: TF.dropout(x, 0.5)),
+        ("cross_entropy, logits (64,10)", [arr(64, 10)],
+         lambda z: F.cross_entropy(z, mt.tensor(target)),
+         lambda z: TF.cross_entropy(z, torch.from_numpy(target))),
+    ]
+
+
+def time_once(fn, tensors, grad_out, backward):
+    start = time.perf_counter()
+    out = fn(*tensors)
+    backward(out, grad_out)
+    return time.perf_counter() - start
+
+
+def bench(case, repeats):
+    name, arrays, mt_fn, torch_fn = case
+    mt_inputs = [mt.tensor(a, requires_grad=True) for a in arrays]
+    torch_inputs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out_shape = mt_fn(*mt_inputs).shape
+    grad = np.random.default_rng(1).standard_normal(out_shape).astype(np.float32)
+    mt_grad, torch_grad = mt.tensor(grad), torch.from_numpy(grad)
+
+    def mt_backward(out, g):
+        out.backward(g)
+        for t in mt_inputs:
+            t.grad = None
+
+    def torch_backward(out, g):
+        out.backward(g)
+        for t in torch_inputs:
+            t.grad = None
+
+    for _ in range(3):   # warm-up: caches, allocator, BLAS threads
+        time_once(mt_fn, mt_inputs, mt_grad, mt_backward)
+        time_once(torch_fn, torch_inputs, torch_grad, torch_backward)
+    mt_times, torch_times = [], []
+    for _ in range(repeats):
+        mt_times.append(time_once(mt_fn, mt_inputs, mt_grad, mt_backward))
+        torch_times.append(time_once(torch_fn, torch_inputs, torch_grad, torch_backward))
+    mt_ms, torch_ms = 1e3 * statistics.median(mt_times), 1e3 * statistics.median(torch_times)
+    return {"op": name, "minitorch_ms": mt_ms, "torch_ms": torch_ms, "ratio": mt_ms / torch_ms}
+
+
+def machine():
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}, NumPy {np.__version__}, PyTorch {torch.__version__} "
+            f"({torch.get_num_threads()} threads)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    rows = [bench(case, args.repeats) for case in make_cases(rng)]
+    lines = ["| op (forward + backward, float32) | minitorch_cnn ms | PyTorch ms | ratio (×PyTorch time) |",
+             "|---|---:|---:|---:|"]
+    lines += [f"| {r['op']} | {r['minitorch_ms']:.3f} | {r['torch_ms']:.3f} | {r['ratio']:.2f} |" for r in rows]
+    table = "\n".join(lines)
+    print(f"machine: {machine()}\n")
+    print(table)
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "ops.json"), "w") as f:
+        json.dump({"machine": machine(), "date": time.strftime("%Y-%m-%d"), "rows": rows}, f, indent=2)
+    with open(os.path.join(args.out, "ops.md"), "w") as f:
+        f.write(f"Measured {time.strftime('%Y-%m-%d')} on {machine()}.\n\n{table}\n")
+
+
+if __name__ == "__main__":
+    main()
