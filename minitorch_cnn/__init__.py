@@ -1,5 +1,5 @@
 """minitorch_cnn: a readable, exact and fast autograd engine for convolutional networks."""
-from . import backend
+from . import backend, cuda
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .random import manual_seed
@@ -11,6 +11,6 @@ from .summary import summary  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["Function", "GradcheckError", "Tensor", "backend", "enable_grad", "float32", "float64",
+__all__ = ["Function", "GradcheckError", "Tensor", "backend", "cuda", "enable_grad", "float32", "float64",
            "gradcheck", "int64", "is_grad_enabled", "manual_seed", "models", "nn", "optim", "no_grad", "ones", "rand",
            "randn", "summary", "tensor", "zeros"]

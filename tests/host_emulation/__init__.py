@@ -1,0 +1,1 @@
+"""Run the CUDA kernels of kernels/*.cu on the CPU: see build.py and cuda_host.h."""
