@@ -34,6 +34,8 @@ def as_operands(a, b):
             return v
         if isinstance(v, (bool, int, float)):
             dtype = like.dtype if (like.dtype.kind in "fc" or isinstance(v, int)) else np.float32
+            if like.dtype.kind == "b" and type(v) is int:
+                dtype = np.int64    # a bool tensor + 2 counts (int64), as torch; bool would give True
             return Tensor(xp.asarray(v, dtype=dtype))
         return Tensor(xp.asarray(v))
 
@@ -199,7 +201,15 @@ def _binary(fn):
     return op
 
 
-add, sub, mul, div, pow = (_binary(f) for f in (Add, Sub, Mul, Div, Pow))
+add, sub, mul, pow = (_binary(f) for f in (Add, Sub, Mul, Pow))
+
+
+def div(a, b):
+    """True division; integer operands divide as float32 (torch), not float64 (NumPy)."""
+    a, b = as_operands(a, b)
+    if a.dtype.kind in "biu" and b.dtype.kind in "biu":   # ints never require grad
+        a, b = Tensor(a.data.astype(np.float32)), Tensor(b.data.astype(np.float32))
+    return Div.apply(a, b)
 
 
 def neg(x):  return Neg.apply(x)
