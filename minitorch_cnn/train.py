@@ -33,9 +33,16 @@ class UsageError(Exception):
     """A bad argument or input: reported as one line, no traceback."""
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse's own errors (a non-number, an unknown option) as one `error:` line too."""
+
+    def error(self, message):
+        raise UsageError(f"{message} (see --help)")
+
+
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m minitorch_cnn.train",
-                                description="Train a classic CNN on MNIST-style digits with minitorch_cnn.")
+    p = _ArgumentParser(prog="python -m minitorch_cnn.train",
+                        description="Train a classic CNN on MNIST-style digits with minitorch_cnn.")
     p.add_argument("--model", default="lenet5", help=f"one of {', '.join(MODELS)} (default: lenet5)")
     p.add_argument("--dataset", default="auto",
                    help="auto (MNIST if its files are present or downloadable, else the bundled digits), "

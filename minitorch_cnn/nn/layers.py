@@ -265,8 +265,12 @@ class Sequential(Module):
             self.add_module(str(i), m)
 
     def __getitem__(self, i):
-        items = list(self._modules.values())
-        return Sequential(*items[i]) if isinstance(i, slice) else items[i]
+        if not isinstance(i, slice):
+            return list(self._modules.values())[i]
+        part = Sequential()       # a slice keeps the children's names, as in PyTorch
+        for name, module in list(self._modules.items())[i]:
+            part.add_module(name, module)
+        return part
 
     def __len__(self):
         return len(self._modules)

@@ -39,18 +39,29 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() "
                                  f"before assigning {name!r}")
-        if value is None and name in self._parameters:   # e.g. bias=None stays registered
-            self._parameters[name] = None
-            return
-        for table in (self._parameters, self._buffers, self._modules):
-            table.pop(name, None)
+        # PyTorch's rules: a Parameter or Module registers; a name already registered keeps its
+        # table and its place in it (so the state_dict order does not change), and None keeps
+        # it registered (bias=None); anything else is refused for that name.
+        def refuse(kind, expected):
+            raise TypeError(f"cannot assign {type(value).__name__} as {kind} {name!r} of "
+                            f"{type(self).__name__} ({expected} or None expected)")
         if isinstance(value, Parameter):
-            self._parameters[name] = value
+            table = self._parameters
+        elif name in self._parameters:
+            table = self._parameters if value is None else refuse("parameter", "Parameter")
         elif isinstance(value, Module):
-            self._modules[name] = value
+            table = self._modules
+        elif name in self._modules:
+            table = self._modules if value is None else refuse("module", "Module")
+        elif name in self._buffers:
+            table = self._buffers if value is None or isinstance(value, Tensor) else refuse("buffer", "Tensor")
         else:
             object.__setattr__(self, name, value)
             return
+        for other in (self._parameters, self._buffers, self._modules):
+            if other is not table:
+                other.pop(name, None)
+        table[name] = value
         self.__dict__.pop(name, None)
 
     def __getattr__(self, name):
@@ -95,11 +106,16 @@ class Module:
         return _HookHandle(self._forward_hooks, key)
 
     # ---- traversal --------------------------------------------------------
-    def named_modules(self, prefix=""):
+    def named_modules(self, prefix="", memo=None):
+        """Every module once (a module used twice, e.g. tied weights, under its first name)."""
+        memo = set() if memo is None else memo
+        if self in memo:
+            return
+        memo.add(self)
         yield prefix, self
         for name, child in self._modules.items():
             if child is not None:
-                yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+                yield from child.named_modules(f"{prefix}.{name}" if prefix else name, memo)
 
     def modules(self):
         return (m for _, m in self.named_modules())
@@ -111,10 +127,23 @@ class Module:
         return (m for _, m in self.named_children())
 
     def _named(self, table):
+        seen = set()     # a shared Parameter is listed once, so an optimizer steps it once
         for prefix, module in self.named_modules():
             for name, value in getattr(module, table).items():
-                if value is not None:
+                if value is not None and id(value) not in seen:
+                    seen.add(id(value))
                     yield (f"{prefix}.{name}" if prefix else name), value
+
+    def _state_entries(self, prefix=""):
+        """(key, tensor) for state_dict: every parameter and buffer under every name it has
+        (PyTorch's state_dict lists a shared module under each of its names)."""
+        for table in (self._parameters, self._buffers):
+            for name, value in table.items():
+                if value is not None:
+                    yield prefix + name, value
+        for name, child in self._modules.items():
+            if child is not None:
+                yield from child._state_entries(f"{prefix}{name}.")
 
     def named_parameters(self):
         return self._named("_parameters")
@@ -148,18 +177,12 @@ class Module:
     def state_dict(self):
         """name -> NumPy array copy, in PyTorch's key order (a module's parameters,
         then its buffers, then its children's)."""
-        state = OrderedDict()
-        for prefix, module in self.named_modules():
-            for table in (module._parameters, module._buffers):
-                for name, value in table.items():
-                    if value is not None:
-                        state[f"{prefix}.{name}" if prefix else name] = backend.to_numpy(value.data).copy()
-        return state
+        return OrderedDict((key, backend.to_numpy(value.data).copy()) for key, value in self._state_entries())
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy arrays (anything np.asarray takes, CPU torch tensors too) into the existing
         parameters and buffers, keeping their dtype and device."""
-        own = OrderedDict(list(self.named_parameters()) + list(self.named_buffers()))
+        own = OrderedDict(self._state_entries())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):

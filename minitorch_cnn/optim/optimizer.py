@@ -60,10 +60,13 @@ class Optimizer:
         for saved, own in zip(groups, self.param_groups):
             for i, p in zip(saved["params"], own["params"]):
                 params[i] = p
-            own.update({k: v for k, v in saved.items() if k != "params"})
+            # a state that went through JSON (a checkpoint's meta) has lists where tuples were (betas)
+            own.update({k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k != "params"})
         self.state = {}
         for i, entries in state_dict["state"].items():
             p = params[int(i)]
             xp = backend.get_array_module(p.data)
-            self.state[p] = {k: (xp.asarray(np.asarray(v), dtype=p.dtype).copy()
-                                 if np.ndim(v) > 0 else v) for k, v in entries.items()}
+            # counters (step) are integers; every other entry is an array shaped like the parameter,
+            # also for a 0-d parameter (whose arrays a checkpoint returns as Python floats)
+            self.state[p] = {k: (v if isinstance(v, (int, np.integer))
+                                 else xp.asarray(np.asarray(v), dtype=p.dtype).copy()) for k, v in entries.items()}

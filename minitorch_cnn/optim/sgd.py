@@ -1,5 +1,6 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
 from ..autograd import no_grad
+from ..backend import get_array_module
 from .optimizer import Optimizer
 
 
@@ -26,7 +27,9 @@ class SGD(Optimizer):
                     state = self.state.setdefault(p, {})
                     buf = state.get("momentum_buffer")
                     if buf is None:
-                        buf = state["momentum_buffer"] = grad.copy()
+                        # an array copy (grad + λθ is a NumPy scalar for a 0-d parameter; `buf *=` below
+                        # must update the state in place)
+                        buf = state["momentum_buffer"] = get_array_module(p.data).array(grad)
                     else:
                         buf *= momentum
                         buf += (1 - group["dampening"]) * grad

@@ -1,0 +1,302 @@
+"""The training CLI end to end, on the bundled digits, in temporary folders.
+
+Runs call `minitorch_cnn.train.main([...])` in-process (fast); one subprocess
+checks `python -m minitorch_cnn.train --help`.  The reference run is DigitCNN
+(it has dropout, so resuming must restore the random state too) with
+--step-size 1, so the learning rate changes between epochs and the scheduler's
+state must survive a resume as well.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import minitorch_cnn as mt
+from minitorch_cnn import models, train
+from minitorch_cnn.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = ["--dataset", "bundled-digits", "--limit-train", "256", "--limit-test", "200", "--batch-size", "64"]
+RUN = DATA + ["--model", "digitcnn", "--step-size", "1", "--gamma", "0.5", "--seed", "3"]
+BATCHES_PER_EPOCH = 4           # 256 / 64
+RECORD_KEYS = {"epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds", "images_per_s"}
+TIMING_KEYS = {"seconds", "images_per_s"}
+
+
+def run_cli(args, out=None, expect=0):
+    argv = list(args) + (["--out", str(out)] if out is not None else [])
+    rc = train.main(argv)
+    assert rc == expect, f"train.main({argv}) returned {rc}, expected {expect}"
+    return rc
+
+
+def model_arrays(checkpoint_path):
+    return read_checkpoint(str(checkpoint_path))[0]
+
+
+def assert_same_weights(path_a, path_b):
+    a, b = model_arrays(path_a), model_arrays(path_b)
+    assert list(a) == list(b)
+    for key in a:
+        assert a[key].dtype == b[key].dtype
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def assert_same_run_state(path_a, path_b):
+    """Weights, optimizer state, scheduler state, random state and history: all identical."""
+    assert_same_weights(path_a, path_b)
+    _, opt_a, meta_a = read_checkpoint(str(path_a))
+    _, opt_b, meta_b = read_checkpoint(str(path_b))
+    assert sorted(opt_a) == sorted(opt_b)
+    for index in opt_a:
+        assert sorted(opt_a[index]) == sorted(opt_b[index])
+        for name in opt_a[index]:
+            np.testing.assert_array_equal(opt_a[index][name], opt_b[index][name], err_msg=f"{index}/{name}")
+    for key in ("epoch", "scheduler", "rng_state", "optimizer"):
+        assert meta_a[key] == meta_b[key], key
+    assert without_timing(meta_a["history"]) == without_timing(meta_b["history"])
+
+
+def metrics(folder):
+    with open(os.path.join(folder, "metrics.json")) as f:
+        return json.load(f)
+
+
+def without_timing(history):
+    return [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in history]
+
+
+def interrupt_at_update(monkeypatch, n, times=1):
+    """Send this process SIGINT (`times` times) right after the n-th progress update, i.e. after
+    n training batches: the CLI's own handler sees a real Ctrl-C.  signal.raise_signal runs the
+    Python handler before it returns, so the moment is deterministic."""
+    calls = {"n": 0}
+    original = train.Progress.update
+
+    def update(self, done, loss):
+        original(self, done, loss)
+        calls["n"] += 1
+        if calls["n"] == n:
+            for _ in range(times):
+                signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(train.Progress, "update", update)
+
+
+def poison_loss_at_batch(monkeypatch, n):
+    """The n-th training loss (counted over the whole run) becomes NaN."""
+    calls = {"n": 0}
+    original = train.F.cross_entropy
+
+    def cross_entropy(logits, target, reduction="mean"):
+        loss = original(logits, target, reduction)
+        if reduction == "mean":                 # training batches; evaluation sums
+            calls["n"] += 1
+            if calls["n"] == n:
+                return loss * float("nan")
+        return loss
+
+    monkeypatch.setattr(train.F, "cross_entropy", cross_entropy)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """The uninterrupted 2-epoch reference run, and a 1-epoch run (the start of every resume)."""
+    root = tmp_path_factory.mktemp("cli")
+    run_cli(RUN + ["--epochs", "2"], root / "ref")
+    run_cli(RUN + ["--epochs", "1"], root / "one")
+    return root
+
+
+# ---- a normal run -------------------------------------------------------------------------------
+def test_metrics_json_has_one_record_per_epoch(runs):
+    history = metrics(runs / "ref")
+    assert [r["epoch"] for r in history] == [1, 2]
+    for r in history:
+        assert RECORD_KEYS <= set(r), f"missing keys {RECORD_KEYS - set(r)}"
+        assert 0 <= r["train_acc"] <= 1 and 0 <= r["test_acc"] <= 1
+        assert np.isfinite(r["train_loss"]) and np.isfinite(r["test_loss"]) and r["train_loss"] > 0
+        assert r["seconds"] > 0
+        assert r["images_per_s"] == pytest.approx(256 / r["seconds"], rel=1e-9)
+        assert (r["train_acc"] * 256) == pytest.approx(round(r["train_acc"] * 256))     # fractions of 256
+        assert (r["test_acc"] * 200) == pytest.approx(round(r["test_acc"] * 200))
+    assert history[1]["train_loss"] < history[0]["train_loss"]        # it learns
+    assert history[1]["lr"] == history[0]["lr"] * 0.5                  # --step-size 1 --gamma 0.5
+
+
+def test_checkpoint_is_plain_npz_and_round_trips_into_a_fresh_model(runs):
+    path = runs / "ref" / "checkpoint.npz"
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(str(arrays["meta"]))
+    assert meta["epoch"] == 2 and meta["model"] == "digitcnn" and len(meta["history"]) == 2
+    model = models.DigitCNN()
+    meta2 = load_checkpoint(str(path), model)
+    assert meta2 == meta
+    state = model.state_dict()
+    assert list(state) == [k[len("model/"):] for k in arrays if k.startswith("model/")]
+    for key, value in state.items():
+        np.testing.assert_array_equal(value, arrays[f"model/{key}"], err_msg=key)
+        assert value.dtype == np.float32
+    assert sorted(os.listdir(runs / "ref")) == ["checkpoint.npz", "metrics.json"]     # no temp files
+
+
+def test_the_same_seed_gives_the_same_run(runs, tmp_path):
+    run_cli(RUN + ["--epochs", "1"], tmp_path)
+    assert_same_run_state(tmp_path / "checkpoint.npz", runs / "one" / "checkpoint.npz")
+
+
+# ---- resume ---------------------------------------------------------------------------------------
+def test_resume_equals_an_uninterrupted_run(runs, tmp_path):
+    """1 epoch, then --resume for the 2nd: the same final weights, bit for bit, and the same history."""
+    run_cli(RUN + ["--epochs", "2", "--resume", str(runs / "one" / "checkpoint.npz")], tmp_path)
+    assert_same_run_state(tmp_path / "checkpoint.npz", runs / "ref" / "checkpoint.npz")
+    assert without_timing(metrics(tmp_path)) == without_timing(metrics(runs / "ref"))
+
+
+@pytest.mark.parametrize("after_batches", [6, 2, 4], ids=["epoch2-batch2", "epoch1-batch2", "epoch1-last-batch"])
+def test_ctrl_c_saves_mid_epoch_and_resume_ends_with_the_uninterrupted_weights(
+        runs, tmp_path, monkeypatch, capsys, after_batches):
+    interrupt_at_update(monkeypatch, after_batches)
+    run_cli(RUN + ["--epochs", "2"], tmp_path, expect=130)
+    monkeypatch.undo()
+    captured = capsys.readouterr()
+    assert "--resume" in captured.out and "Traceback" not in captured.err
+    _, _, meta = read_checkpoint(str(tmp_path / "checkpoint.npz"))
+    done_epochs, batches = (after_batches - 1) // BATCHES_PER_EPOCH, (after_batches - 1) % BATCHES_PER_EPOCH + 1
+    assert meta["epoch"] == done_epochs and meta["partial"]["batches"] == batches
+    if done_epochs == 0:
+        assert not os.path.exists(tmp_path / "metrics.json")
+    run_cli(RUN + ["--epochs", "2", "--resume", str(tmp_path / "checkpoint.npz")], tmp_path)
+    assert_same_run_state(tmp_path / "checkpoint.npz", runs / "ref" / "checkpoint.npz")
+    assert without_timing(metrics(tmp_path)) == without_timing(metrics(runs / "ref"))
+
+
+def test_a_second_ctrl_c_aborts_at_once(runs, tmp_path, monkeypatch, capsys):
+    shutil.copy(runs / "one" / "checkpoint.npz", tmp_path / "checkpoint.npz")
+    interrupt_at_update(monkeypatch, 1, times=2)
+    run_cli(RUN + ["--epochs", "2", "--resume", str(tmp_path / "checkpoint.npz")], tmp_path, expect=130)
+    assert "aborted" in capsys.readouterr().err
+    assert_same_weights(tmp_path / "checkpoint.npz", runs / "one" / "checkpoint.npz")   # left as it was
+
+
+# ---- a loss that becomes NaN -----------------------------------------------------------------
+def test_nan_loss_stops_with_exit_1_and_keeps_the_last_good_checkpoint(runs, tmp_path, monkeypatch, capsys):
+    poison_loss_at_batch(monkeypatch, BATCHES_PER_EPOCH + 2)            # epoch 2, batch 2
+    run_cli(RUN + ["--epochs", "2"], tmp_path, expect=1)
+    err_lines = capsys.readouterr().err.strip().splitlines()
+    errors = [line for line in err_lines if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in "\n".join(err_lines)
+    assert "nan" in errors[0] and "batch 2 of epoch 2" in errors[0]
+    assert str(tmp_path / "checkpoint.npz") in errors[0] and "--lr" in errors[0]
+    assert_same_weights(tmp_path / "checkpoint.npz", runs / "one" / "checkpoint.npz")   # epoch 1's
+    assert read_checkpoint(str(tmp_path / "checkpoint.npz"))[2]["epoch"] == 1
+    assert [r["epoch"] for r in metrics(tmp_path)] == [1]
+
+
+def test_a_huge_learning_rate_diverges_to_nan_before_any_checkpoint(tmp_path, capsys):
+    """No monkeypatching: SGD with lr 1e12 overflows DigitCNN's activations within two batches."""
+    with np.errstate(all="ignore"):
+        run_cli(DATA + ["--model", "digitcnn", "--optimizer", "sgd", "--lr", "1e12", "--epochs", "1"],
+                tmp_path, expect=1)
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and re.search(r"the loss became (nan|-?inf) at batch \d+ of epoch 1", errors[0])
+    assert "(none yet)" in errors[0]
+    assert not os.path.exists(tmp_path / "checkpoint.npz")
+
+
+# ---- --plot ---------------------------------------------------------------------------------------
+def test_plot_writes_curves_and_filters(tmp_path):
+    pytest.importorskip("matplotlib")
+    run_cli(DATA + ["--limit-train", "64", "--limit-test", "50", "--epochs", "2", "--plot"], tmp_path)
+    for name in ("curves.png", "filters.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+
+
+def test_plot_without_matplotlib_is_one_clear_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)              # `import matplotlib` fails
+    run_cli(DATA + ["--epochs", "1", "--plot"], tmp_path, expect=2)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and "matplotlib" in err[0]
+    assert not os.path.exists(tmp_path / "checkpoint.npz")            # refused before training
+
+
+# ---- bad arguments: one line, `error: ...`, exit code 2 --------------------------------------------
+def _bad_cases(tmp_path, runs):
+    corrupt = tmp_path / "corrupt.npz"
+    corrupt.write_bytes(np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    digit_checkpoint = str(runs / "one" / "checkpoint.npz")
+    return {
+        "unknown-model": (["--model", "resnet152"], "resnet152"),
+        "missing-data-dir": (["--data-dir", str(tmp_path / "nowhere")], "nowhere"),
+        "data-dir-without-value": (["--data-dir"], "--data-dir"),
+        "resume-missing-file": (["--resume", str(tmp_path / "nothing.npz")], "nothing.npz"),
+        "resume-corrupt-file": (["--resume", str(corrupt)], "corrupt.npz"),
+        "resume-other-model": (["--model", "lenet5", "--resume", digit_checkpoint], "LeNet5"),
+        "epochs-0": (["--epochs", "0"], "--epochs"),
+        "batch-size-0": (["--batch-size", "0"], "--batch-size"),
+        "negative-lr": (["--lr", "-1"], "--lr"),
+        "limit-train-0": (["--limit-train", "0"], "--limit-train"),
+        "not-a-number": (["--epochs", "two"], "--epochs"),          # argparse's own errors, too
+        "unknown-option": (["--bogus"], "--bogus"),
+        "bad-choice": (["--optimizer", "lbfgs"], "lbfgs"),
+    }
+
+
+BAD_CASES = ["unknown-model", "missing-data-dir", "data-dir-without-value", "resume-missing-file", "resume-corrupt-file",
+             "resume-other-model", "epochs-0", "batch-size-0", "negative-lr", "limit-train-0", "not-a-number",
+             "unknown-option", "bad-choice"]
+
+
+@pytest.mark.parametrize("case", BAD_CASES)
+def test_bad_arguments_give_one_error_line_and_exit_2(case, runs, tmp_path, capsys):
+    extra, mentioned = _bad_cases(tmp_path, runs)[case]
+    argv = DATA + ["--epochs", "1"] + extra       # later options win: extra overrides the defaults
+    run_cli(argv, tmp_path / "out", expect=2)
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{err}"
+    assert lines[0].startswith("error: ") and mentioned in lines[0]
+    assert "Traceback" not in err
+    assert not os.path.exists(tmp_path / "out" / "checkpoint.npz")
+
+
+def test_resume_of_a_checkpoint_saved_for_another_model_name(runs, tmp_path, capsys):
+    """Same architecture, other --model name in the meta: refused (the checkpoint says which)."""
+    _, _, meta = read_checkpoint(str(runs / "one" / "checkpoint.npz"))
+    meta = dict(meta, model="simplecnn")
+    fake = tmp_path / "fake.npz"
+    model = models.DigitCNN()
+    load_checkpoint(str(runs / "one" / "checkpoint.npz"), model)
+    save_checkpoint(str(fake), model, meta=meta)
+    run_cli(RUN + ["--epochs", "2", "--resume", str(fake)], tmp_path / "out", expect=2)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:")
+
+
+# ---- every model trains from the CLI -------------------------------------------------------------
+@pytest.mark.parametrize("name", list(models.MODELS))
+def test_each_model_trains_from_the_cli(name, tmp_path, capsys):
+    run_cli(["--dataset", "bundled-digits", "--limit-train", "128", "--limit-test", "100", "--epochs", "1",
+             "--model", name], tmp_path)
+    (record,) = metrics(tmp_path)
+    assert record["epoch"] == 1 and 0 <= record["test_acc"] <= 1 and np.isfinite(record["train_loss"])
+    assert f"model: {name}" in capsys.readouterr().out
+    assert read_checkpoint(str(tmp_path / "checkpoint.npz"))[2]["model"] == name
+
+
+# ---- the entry point -----------------------------------------------------------------------------
+def test_help_in_a_subprocess():
+    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    done = subprocess.run([sys.executable, "-m", "minitorch_cnn.train", "--help"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for option in ("--model", "--epochs", "--resume", "--limit-train", "--plot", "--data-dir"):
+        assert option in done.stdout
+    assert "Traceback" not in done.stderr
