@@ -8,9 +8,9 @@ import sys
 
 import numpy as np
 
-from . import nn
-from .autograd import no_grad
-from .tensor import Tensor
+from .. import backend, nn
+from ..autograd import no_grad
+from ..tensor import Tensor
 
 
 def _layer_geometry(module):
@@ -54,7 +54,9 @@ def summary_rows(model, input_shape=(1, 28, 28), batch_size=64, dtype=np.float32
     model.eval()
     try:
         with no_grad():
-            model(Tensor(np.zeros((batch_size,) + tuple(input_shape), dtype=dtype)))
+            device = next((p.device for p in model.parameters()), "cpu")   # the model's device
+            zeros = np.zeros((batch_size,) + tuple(input_shape), dtype=dtype)
+            model(Tensor(backend.to_device(zeros, device)))
     finally:
         model.train(was_training)
         for h in handles:
@@ -89,7 +91,7 @@ def summary(model, input_shape=(1, 28, 28), batch_size=64, file=None):
 
 
 def main(argv=None):
-    from .models import MODELS, get_model
+    from ..models import MODELS, get_model
     parser = argparse.ArgumentParser(prog="python -m minitorch_cnn.summary",
                                      description="Per-layer shapes, parameters, receptive field and im2col bytes.")
     parser.add_argument("--model", default="digitcnn", choices=sorted(MODELS))
@@ -98,7 +100,3 @@ def main(argv=None):
     args = parser.parse_args(argv)
     model = get_model(args.model, in_channels=args.input_shape[0])
     summary(model, tuple(args.input_shape), args.batch_size)
-
-
-if __name__ == "__main__":
-    main()

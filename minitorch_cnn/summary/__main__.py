@@ -1,0 +1,4 @@
+"""python -m minitorch_cnn.summary --model digitcnn"""
+from . import main
+
+main()
