@@ -113,7 +113,7 @@ def main():
     machine = (f"{platform.machine()}, {os.cpu_count()} cores, NumPy {np.__version__}, "
                f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads)")
     lines = ["| model | epochs | minitorch_cnn test acc | PyTorch test acc | difference | "
-             f"minitorch_cnn s/epoch | PyTorch s/epoch |", "|---|---:|---:|---:|---:|---:|---:|"]
+             "minitorch_cnn s/epoch | PyTorch s/epoch |", "|---|---:|---:|---:|---:|---:|---:|"]
     lines += [f"| {r['model']} | {r['epochs']} | {100 * r['minitorch_test_acc']:.2f}% | "
               f"{100 * r['torch_test_acc']:.2f}% | {r['difference_pp']:+.2f} pp | "
               f"{r['minitorch_s_per_epoch']:.1f} | {r['torch_s_per_epoch']:.1f} |" for r in rows]

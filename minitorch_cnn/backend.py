@@ -11,8 +11,8 @@ import numpy as np
 _cupy = None
 _cupy_error = None
 
-CUDA_HINT = ("install CuPy with `pip install minitorch_cnn[cuda12]` "
-             "(or `[cuda13]`, matching your CUDA toolkit)")
+CUDA_HINT = ("install it with `pip install \".[cuda12]\"` in the minitorch_cnn folder "
+             "(`\".[cuda13]\"` for CUDA 13), or `pip install cupy-cuda12x` directly")
 
 
 def _import_cupy():
@@ -64,7 +64,11 @@ def normalize_device(device):
 
 def get_array_module(array):
     """numpy for NumPy arrays and scalars, cupy for CuPy arrays."""
-    if isinstance(array, np.ndarray) or _cupy is None:
+    if isinstance(array, np.ndarray):
+        return np
+    if _cupy is None and type(array).__module__.startswith("cupy"):
+        _import_cupy()   # a CuPy array made before the engine itself needed CuPy
+    if _cupy is None:
         return np
     return _cupy.get_array_module(array)
 

@@ -79,6 +79,10 @@ class Tensor:
                                    f"this tensor has shape {self.shape}")
             grad = backend.get_array_module(self.data).ones_like(self.data)
         else:
+            array = grad.data if isinstance(grad, Tensor) else grad
+            if hasattr(array, "shape") and backend.device_of(array) != self.device:
+                raise RuntimeError(f"backward: grad is on device '{backend.device_of(array)}', "
+                                   f"but the tensor is on '{self.device}'")
             grad = grad.data if isinstance(grad, Tensor) else backend.get_array_module(
                 self.data).asarray(grad, dtype=self.dtype)
             if tuple(grad.shape) != self.shape:

@@ -45,6 +45,8 @@ class DataLoader:
         self.drop_last = bool(drop_last)
         self.generator = generator
         self.device = backend.normalize_device(device)
+        if self.device == "cuda":
+            backend.require_cuda()      # fail here, with the reason, not at the first batch
         self._on_device = None      # (source arrays, the same arrays on self.device)
 
     def __len__(self):

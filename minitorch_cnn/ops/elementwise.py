@@ -5,7 +5,7 @@ gradient summed over the broadcast axes (`unbroadcast`).
 """
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, _check_same_device
 from ..backend import get_array_module
 from ..tensor import Tensor
 
@@ -224,5 +224,6 @@ def compare(a, b, ufunc_name):
     if not isinstance(b, Tensor) and not isinstance(a, Tensor):
         raise TypeError("compare needs at least one tensor")
     a, b = as_operands(a, b)
+    _check_same_device(compare, (a, b))   # no Function.apply here to check it
     xp = get_array_module(a.data)
     return Tensor(getattr(xp, ufunc_name)(a.data, b.data))

@@ -58,7 +58,9 @@ def cross_entropy(logits, target, reduction="mean"):
     if target.shape[0] and (int(target.data.min()) < 0 or int(target.data.max()) >= logits.shape[1]):
         raise ValueError(f"cross_entropy: target values must lie in [0, {logits.shape[1]}), got "
                          f"min {int(target.data.min())}, max {int(target.data.max())}")
-    return CrossEntropy.apply(logits, target.data, reduction=reduction)
+    # target goes in as a Tensor so that apply() checks it is on the logits' device;
+    # it never requires grad (backward returns None for it)
+    return CrossEntropy.apply(logits, target, reduction=reduction)
 
 
 class MSE(Function):

@@ -3,6 +3,7 @@
 Training normalises with the batch's biased variance and updates the running
 variance with the unbiased one; evaluation uses the running statistics.
 """
+from .. import backend
 from ..autograd import Function
 from ..backend import get_array_module
 
@@ -82,6 +83,11 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     if not training and (running_mean is None or running_var is None):
         raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
     data = lambda t: None if t is None else getattr(t, "data", t)  # noqa: E731
+    for name, t in (("running_mean", running_mean), ("running_var", running_var)):
+        # running statistics go in as raw arrays, which apply() does not check for their device
+        if t is not None and backend.device_of(data(t)) != x.device:
+            raise RuntimeError(f"batch_norm: expected all tensors to be on the same device, but {name} "
+                               f"is on {backend.device_of(data(t))} and the input on {x.device}")
     return BatchNorm.apply(x, weight, bias, running_mean=data(running_mean),
                            running_var=data(running_var), training=bool(training),
                            momentum=momentum, eps=eps)
