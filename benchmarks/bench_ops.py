@@ -1,8 +1,8 @@
 """Forward + backward time of each op, minitorch_cnn vs PyTorch (CPU), in one run.
 
 Shapes are the layers of a 28×28 MNIST CNN at batch 64.  Both engines get the
-same float32 inputs; the two are timed alternately (median of several repeats)
-so that a busy machine slows both alike.
+same float32 inputs; each op is timed in one engine, then the other (median of
+several repeats, after a warm-up).
 
     python benchmarks/bench_ops.py [--repeats 30] [--out benchmarks/results]
 """
@@ -79,13 +79,16 @@ def bench(case, repeats):
         for t in torch_inputs:
             t.grad = None
 
-    for _ in range(3):   # warm-up: caches, allocator, BLAS threads
-        time_once(mt_fn, mt_inputs, mt_grad, mt_backward)
-        time_once(torch_fn, torch_inputs, torch_grad, torch_backward)
-    mt_times, torch_times = [], []
-    for _ in range(repeats):
-        mt_times.append(time_once(mt_fn, mt_inputs, mt_grad, mt_backward))
-        torch_times.append(time_once(torch_fn, torch_inputs, torch_grad, torch_backward))
+    def block(fn, inputs, grad_in, backward):
+        # One engine at a time: PyTorch's OpenMP workers spin for a while after each
+        # op and would otherwise steal the second core from NumPy's BLAS threads.
+        time.sleep(0.2)
+        for _ in range(3):   # warm-up: caches, allocator, BLAS threads
+            time_once(fn, inputs, grad_in, backward)
+        return [time_once(fn, inputs, grad_in, backward) for _ in range(repeats)]
+
+    mt_times = block(mt_fn, mt_inputs, mt_grad, mt_backward)
+    torch_times = block(torch_fn, torch_inputs, torch_grad, torch_backward)
     mt_ms, torch_ms = 1e3 * statistics.median(mt_times), 1e3 * statistics.median(torch_times)
     return {"op": name, "minitorch_ms": mt_ms, "torch_ms": torch_ms, "ratio": mt_ms / torch_ms}
 

@@ -161,6 +161,6 @@ def _accumulate(tensor, grad):
     from .tensor import Tensor
     if tensor.grad is None:
         # A copy: backward passes may hand the same array to several inputs.
-        tensor.grad = Tensor(grad.copy())
+        tensor.grad = Tensor(grad.copy(order="K"))   # keep its memory order: no transposing copy
     else:
         tensor.grad.data += grad

@@ -112,9 +112,11 @@ def im2col(x, kernel_size, stride, padding, dilation):
 
 
 def col2im(col, x_shape, kernel_size, stride, padding, dilation):
-    """col (N*out_h*out_w, kh*kw*C) -> dx (N, C, H, W), the adjoint of im2col."""
+    """col (N*out_h*out_w, kh*kw*C) or (N*out_h*out_w, kh*kw, C) -> dx (N, C, H, W), the adjoint of im2col."""
     op = "col2im"
     cp = _cupy()
+    if col.ndim == 3:   # (rows, kh*kw, C) in any memory order, as Conv2d.backward passes it
+        col = cp.ascontiguousarray(col).reshape(col.shape[0], -1)
     col = _float_input(cp, col, "col", op, 2)
     N, C, H, W = _shape4(x_shape, "x_shape", op)
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = _geometry(op, kernel_size, stride,
