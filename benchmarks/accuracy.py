@@ -1,9 +1,10 @@
 """Accuracy side by side: minitorch_cnn vs PyTorch on full Fashion-MNIST.
 
 DigitCNN and LeNet-5, 3 epochs, Adam 1e-3, batch 64, float32; both frameworks start
-from the same initial weights (minitorch_cnn's, loaded into PyTorch) and see the
-same batches in the same order.  Dropout masks differ (each framework draws its
-own), so the two runs are statistically, not bitwise, alike.
+from the same initial weights (minitorch_cnn's, loaded into PyTorch), see the same
+batches in the same order, and drop the same units: PyTorch's Dropout layers are
+swapped for one that draws its masks exactly as minitorch_cnn does, from a NumPy
+generator seeded alike.  What remains different is float32 rounding.
 
     python benchmarks/accuracy.py [--data-dir DIR] [--epochs 3] [--models lenet5 digitcnn]
 """
@@ -21,6 +22,30 @@ from minitorch_cnn.data import FashionMNIST
 from minitorch_cnn.models import get_model
 from minitorch_cnn.models import torch_reference
 from minitorch_cnn.nn import functional as F
+
+
+class NumpyMaskDropout(torch.nn.Module):
+    """PyTorch dropout with minitorch_cnn's masks: keep where U[0, 1) >= p, scale by 1/(1 − p)."""
+
+    def __init__(self, p, rng):
+        super().__init__()
+        self.p, self.rng = p, rng
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        keep = self.rng.random(tuple(x.shape), dtype=np.float32) >= self.p
+        mask = keep.astype(np.float32) * np.float32(1 / (1 - self.p))
+        return x * torch.from_numpy(mask)
+
+
+def share_dropout_masks(model, seed):
+    """Replace every torch Dropout in `model` by NumpyMaskDropout drawing from one generator."""
+    rng = np.random.default_rng(seed)
+    for module in list(model.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, torch.nn.Dropout):
+                setattr(module, name, NumpyMaskDropout(child.p, rng))
 
 
 def train_minitorch(model, x, y, orders, batch_size, lr):
@@ -96,6 +121,8 @@ def main():
         ours = get_model(name)
         theirs = getattr(torch_reference, type(ours).__name__)()
         theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+        mt.manual_seed(args.seed)              # the dropout stream starts here, for both
+        share_dropout_masks(theirs, args.seed)
         orders = [np.random.default_rng(args.seed + e).permutation(len(x_train)) for e in range(args.epochs)]
         mt_seconds = train_minitorch(ours, x_train, y_train, orders, args.batch_size, args.lr)
         torch_seconds = train_torch(theirs, x_train, y_train, orders, args.batch_size, args.lr)
