@@ -36,25 +36,30 @@ def _cropped(dx_padded, x_shape, padding):
 def max_pool2d_forward(x, kernel_size, stride, padding):
     """-> (out, argmax): the window maxima and the offset i·kw + j of each one.
 
-    Ties go to the first maximum in row-major order and NaN wins, as in PyTorch.
+    Ties go to the first maximum in row-major order; NaN wins its window and the
+    last NaN is its argmax, as in PyTorch.
     """
     xp = get_array_module(x)
     if xp is not np:
         from ..cuda import kernels
         return kernels.max_pool2d_forward(x, kernel_size, stride, padding)
-    (kh, kw) = kernel_size
+    kh, kw = kernel_size
     out_hw = conv_output_size(x.shape[2:], kernel_size, stride, padding)
     x_pad = _padded(x, padding, -np.inf)
-    out = _offset_view(x_pad, 0, 0, stride, out_hw).copy()
+    taps = [_offset_view(x_pad, i, j, stride, out_hw) for i in range(kh) for j in range(kw)]
+    out = taps[0].copy()
+    for tap in taps[1:]:
+        xp.maximum(out, tap, out=out)          # NaN propagates
+    # The first maximum's offset = how many leading offsets missed the maximum:
+    # compare-and-count passes, no masked copies.
     argmax = xp.zeros(out.shape, dtype=np.int8 if kh * kw <= 127 else np.int32)
-    for i in range(kh):
-        for j in range(kw):
-            if i == j == 0:
-                continue
-            candidate = _offset_view(x_pad, i, j, stride, out_hw)
-            better = (candidate > out) | xp.isnan(candidate)
-            xp.copyto(out, candidate, where=better)
-            xp.copyto(argmax, i * kw + j, where=better)
+    missed = xp.ones(out.shape, dtype=bool)
+    for tap in taps[:-1]:
+        missed &= tap != out
+        argmax += missed
+    if xp.isnan(out).any():                    # rare: a window with NaN names its last NaN
+        for k, tap in enumerate(taps):
+            xp.copyto(argmax, k, where=xp.isnan(tap))
     return out, argmax
 
 
@@ -67,9 +72,14 @@ def max_pool2d_backward(grad_out, argmax, x_shape, kernel_size, stride, padding)
     (kh, kw), (ph, pw) = kernel_size, padding
     n, c, h, w = x_shape
     dx = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=grad_out.dtype)
+    overlapping = stride[0] < kh or stride[1] < kw
     for i in range(kh):
         for j in range(kw):
-            _offset_view(dx, i, j, stride, grad_out.shape[2:])[...] += xp.where(argmax == i * kw + j, grad_out, 0)
+            view = _offset_view(dx, i, j, stride, grad_out.shape[2:])
+            if overlapping:
+                view += xp.where(argmax == i * kw + j, grad_out, 0)
+            else:   # each pixel is in one window at most: write straight into dx
+                xp.multiply(grad_out, argmax == i * kw + j, out=view)
     return _cropped(dx, x_shape, padding)
 
 
