@@ -34,17 +34,24 @@ def im2col(x, kernel_size, stride, padding, dilation):
         from ..cuda import kernels
         return kernels.im2col(x, kernel_size, stride, padding, dilation)
     n, c, h, w = x.shape
-    (kh, kw), (ph, pw) = kernel_size, padding
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
     out_hw = conv_output_size((h, w), kernel_size, stride, padding, dilation)
-    # Channels last and padded, once: every kernel offset then copies whole runs of
-    # C neighbouring values instead of gathering single floats.
+    # Channels last and padded, once: a receptive field's row (kw taps × C channels)
+    # is then one contiguous run of memory (for dilation 1).
     x_nhwc = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)
     x_nhwc[:, ph:ph + h, pw:pw + w, :] = x.transpose(0, 2, 3, 1)
-    col = xp.empty((n,) + out_hw + (kh, kw, c), dtype=x.dtype)
-    for i in range(kh):          # kh·kw strided copies; no loop over pixels or channels
+    s_n, s_h, s_w, s_c = x_nhwc.strides
+    windows = xp.lib.stride_tricks.as_strided(      # (N, out_h, out_w, kh, kw, C), no copy
+        x_nhwc, (n,) + out_hw + (kh, kw, c), (s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c))
+    rows, cols = n * out_hw[0] * out_hw[1], kh * kw * c
+    if c >= 4:
+        return windows.reshape(rows, cols)          # the single copy im2col makes
+    # Few channels: runs that short make the one big copy slow; kh·kw tap copies win.
+    col = xp.empty(windows.shape, dtype=x.dtype)
+    for i in range(kh):
         for j in range(kw):
-            col[:, :, :, i, j, :] = _offset_view(x_nhwc, i, j, stride, dilation, out_hw)
-    return col.reshape(n * out_hw[0] * out_hw[1], kh * kw * c)
+            col[:, :, :, i, j, :] = windows[:, :, :, i, j, :]
+    return col.reshape(rows, cols)
 
 
 def col2im(col, x_shape, kernel_size, stride, padding, dilation):
