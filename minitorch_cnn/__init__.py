@@ -11,6 +11,6 @@ from .summary import summary  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["Function", "GradcheckError", "Tensor", "backend", "cuda", "enable_grad", "float32", "float64",
-           "gradcheck", "int64", "is_grad_enabled", "manual_seed", "models", "nn", "optim", "no_grad", "ones", "rand",
-           "randn", "summary", "tensor", "zeros"]
+__all__ = ["Function", "GradcheckError", "Tensor", "backend", "bool_", "cuda", "enable_grad", "float16", "float32", "float64",
+           "gradcheck", "int8", "int32", "int64", "is_grad_enabled", "manual_seed", "models", "nn", "optim", "no_grad", "ones", "rand",
+           "randn", "summary", "tensor", "uint8", "zeros"]

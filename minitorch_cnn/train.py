@@ -26,7 +26,6 @@ from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .models import MODELS, get_model
 from .nn import functional as F
 from .random import get_rng_state, manual_seed, set_rng_state
-from .tensor import Tensor
 
 
 class UsageError(Exception):
