@@ -44,9 +44,10 @@ def im2col(x, kernel_size, stride, padding, dilation):
     windows = xp.lib.stride_tricks.as_strided(      # (N, out_h, out_w, kh, kw, C), no copy
         x_nhwc, (n,) + out_hw + (kh, kw, c), (s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c))
     rows, cols = n * out_hw[0] * out_hw[1], kh * kw * c
-    if c >= 4:
+    run = kw * c if dw == 1 else c                  # contiguous values per window row
+    if run >= 4:
         return windows.reshape(rows, cols)          # the single copy im2col makes
-    # Few channels: runs that short make the one big copy slow; kh·kw tap copies win.
+    # Runs that short make the one big copy slow; kh·kw tap copies win.
     col = xp.empty(windows.shape, dtype=x.dtype)
     for i in range(kh):
         for j in range(kw):
