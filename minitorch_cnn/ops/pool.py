@@ -33,8 +33,9 @@ def _cropped(dx_padded, x_shape, padding):
     return dx_padded[:, :, ph:ph + h, pw:pw + w]
 
 
-def max_pool2d_forward(x, kernel_size, stride, padding):
-    """-> (out, argmax): the window maxima and the offset i·kw + j of each one.
+def max_pool2d_forward(x, kernel_size, stride, padding, need_argmax=True):
+    """-> (out, argmax): the window maxima and the offset i·kw + j of each one
+    (argmax None when not needed: no gradient will be routed).
 
     Ties go to the first maximum in row-major order; NaN wins its window and the
     last NaN is its argmax, as in PyTorch.
@@ -50,6 +51,8 @@ def max_pool2d_forward(x, kernel_size, stride, padding):
     out = taps[0].copy()
     for tap in taps[1:]:
         xp.maximum(out, tap, out=out)          # NaN propagates
+    if not need_argmax:
+        return out, None
     # The first maximum's offset = how many leading offsets missed the maximum:
     # compare-and-count passes, no masked copies.
     argmax = xp.zeros(out.shape, dtype=np.int8 if kh * kw <= 127 else np.int32)
@@ -133,7 +136,9 @@ class MaxPool2d(Function):
     """out[n, c, y, x] = max over the window at (y, x);  dx = g routed to each window's argmax."""
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding):
-        out, argmax = max_pool2d_forward(x, kernel_size, stride, padding)
+        # Inference (no input needs a gradient) skips the argmax passes.
+        out, argmax = max_pool2d_forward(x, kernel_size, stride, padding,
+                                         need_argmax=ctx.needs_input_grad[0])
         ctx.save_for_backward(argmax)
         ctx.params = x.shape, kernel_size, stride, padding
         return out
