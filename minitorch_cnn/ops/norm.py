@@ -49,6 +49,15 @@ class BatchNorm(Function):
                 running_var += (momentum * n / (n - 1)) * var    # unbiased, as torch
         else:
             mean, var = running_mean, running_var
+            if not any(ctx.needs_input_grad):
+                # Inference: the whole layer is one per-channel scale and shift (two passes).
+                scale = (1 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
+                if weight is not None:
+                    scale = scale * weight
+                shift = -mean * scale if bias is None else bias - mean * scale
+                out = x * scale.reshape(shape)
+                out += shift.reshape(shape)
+                return out
             centered = x - mean.reshape(shape)
         inv_std = (1 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
         x_hat = centered * inv_std.reshape(shape)

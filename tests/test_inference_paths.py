@@ -1,0 +1,58 @@
+"""Ops that take a shortcut when no gradient is needed (under no_grad, or on inputs that
+do not require grad) must give the same outputs as PyTorch and as their training path."""
+import numpy as np
+import pytest
+import torch
+
+import minitorch_cnn as mt
+from minitorch_cnn.nn import functional as F
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-10),
+                                         (np.float32, 1e-5)])  # float32: x·scale + shift rounds differently
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5, 7)])
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_eval_folded_matches_torch(dtype, rtol, shape, affine):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(dtype) * 3 + 1
+    mean, var = rng.standard_normal(3).astype(dtype), rng.random(3).astype(dtype) + 0.5
+    w, b = (rng.standard_normal(3).astype(dtype) for _ in range(2)) if affine else (None, None)
+    expected = torch.nn.functional.batch_norm(
+        torch.from_numpy(x), torch.from_numpy(mean), torch.from_numpy(var),
+        None if w is None else torch.from_numpy(w), None if b is None else torch.from_numpy(b),
+        training=False).numpy()
+    with mt.no_grad():
+        folded = F.batch_norm(mt.tensor(x), mt.tensor(mean), mt.tensor(var),
+                              None if w is None else mt.tensor(w), None if b is None else mt.tensor(b))
+    traced = F.batch_norm(mt.tensor(x, requires_grad=True), mt.tensor(mean), mt.tensor(var),
+                          None if w is None else mt.tensor(w), None if b is None else mt.tensor(b))
+    np.testing.assert_allclose(folded.data, expected, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(traced.data, expected, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("kernel, stride, padding", [(2, None, 0), (3, 2, 1), ((2, 3), (1, 2), (1, 1))])
+def test_max_pool_without_grad_equals_with_grad(kernel, stride, padding):
+    x = np.random.default_rng(1).integers(-3, 4, (2, 3, 9, 8)).astype(np.float64)  # many ties
+    with mt.no_grad():
+        plain = F.max_pool2d(mt.tensor(x), kernel, stride, padding)
+    traced = F.max_pool2d(mt.tensor(x, requires_grad=True), kernel, stride, padding)
+    expected = torch.nn.functional.max_pool2d(torch.from_numpy(x), kernel, stride, padding).numpy()
+    np.testing.assert_array_equal(plain.data, expected)
+    np.testing.assert_array_equal(traced.data, expected)
+
+
+def test_model_eval_under_no_grad_matches_torch():
+    from minitorch_cnn.models.torch_reference import DeepCNN as TorchDeepCNN
+    mt.manual_seed(0)
+    ours = mt.models.DeepCNN().double()
+    x = np.random.default_rng(2).standard_normal((8, 1, 28, 28))
+    for _ in range(3):                       # give BatchNorm non-trivial running statistics
+        ours(mt.tensor(x))
+    theirs = TorchDeepCNN().double()
+    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    ours.eval(), theirs.eval()
+    with mt.no_grad():
+        got = ours(mt.tensor(x)).data
+    with torch.no_grad():
+        expected = theirs(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
