@@ -104,6 +104,9 @@ def load_data(args):
             train = load_dataset(args.dataset, root, train=True)
             test = load_dataset(args.dataset, root, train=False)
             reason = f"{args.dataset} as asked by --dataset"
+            folders = sorted({os.path.dirname(str(f)) for f in getattr(train, "files", [])})
+            if folders:
+                reason += f", from {', '.join(folders)}"
     except (DatasetNotFoundError, ImportError, ValueError) as exc:
         raise UsageError(f"--dataset {args.dataset}: {exc}") from None
     if args.limit_train:
