@@ -17,15 +17,14 @@ def _empty(*shape):
     return np.empty(shape, dtype=np.float32)
 
 
-class Linear(Module):
-    """y = x Wᵀ + b;  W (out_features, in_features) ~ U(±1/√in), b ~ U(±1/√in) as in PyTorch."""
+class _WeightedLayer(Module):
+    """A layer with `weight` (out, ...) and an optional `bias` (out,), initialised as PyTorch
+    does: W by kaiming_uniform_(a=√5), i.e. U(±1/√fan_in), and b ~ U(±1/√fan_in)."""
 
-    def __init__(self, in_features, out_features, bias=True):
-        super().__init__()
-        self.in_features, self.out_features = int(in_features), int(out_features)
-        self.weight = Parameter(_empty(out_features, in_features))
+    def _create_parameters(self, weight_shape, bias):
+        self.weight = Parameter(_empty(*weight_shape))
         if bias:
-            self.bias = Parameter(_empty(out_features))
+            self.bias = Parameter(_empty(weight_shape[0]))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -33,8 +32,18 @@ class Linear(Module):
     def reset_parameters(self):
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
-            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
+            fan_in, _ = init.fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
             init.uniform_(self.bias, -bound, bound)
+
+
+class Linear(_WeightedLayer):
+    """y = x Wᵀ + b;  W (out_features, in_features)."""
+
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__()
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self._create_parameters((self.out_features, self.in_features), bias)
 
     def forward(self, x):
         if x.ndim < 1 or x.shape[-1] != self.in_features:
@@ -46,8 +55,8 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
-class Conv2d(Module):
-    """2-D convolution; W (out, in/groups, kh, kw) and b initialised as PyTorch does."""
+class Conv2d(_WeightedLayer):
+    """2-D convolution; W (out, in/groups, kh, kw)."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  groups=1, bias=True):
@@ -60,19 +69,7 @@ class Conv2d(Module):
         self.stride = pair(stride, f"{name}: stride", 1)
         self.padding = pair(padding, f"{name}: padding", 0)
         self.dilation = pair(dilation, f"{name}: dilation", 1)
-        self.weight = Parameter(_empty(out_channels, in_channels // groups, *self.kernel_size))
-        if bias:
-            self.bias = Parameter(_empty(out_channels))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init.fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        self._create_parameters((self.out_channels, self.in_channels // self.groups) + self.kernel_size, bias)
 
     def forward(self, x):
         if x.ndim != 4 or x.shape[1] != self.in_channels:
