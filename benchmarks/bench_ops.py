@@ -1,10 +1,11 @@
 """Forward + backward time of each op, minitorch_cnn vs PyTorch (CPU), in one run.
 
 Shapes are the layers of a 28×28 MNIST CNN at batch 64.  Both engines get the
-same float32 inputs; each op is timed in one engine, then the other, after a
-warm-up; the table gives the fastest of the repeats and the ratio of the medians.
+same float32 inputs; each op is timed in blocks, one engine at a time, alternating
+for a few rounds after a warm-up; the table gives the fastest of the repeats and the
+ratio of the medians.
 
-    python benchmarks/bench_ops.py [--repeats 30] [--out benchmarks/results]
+    python benchmarks/bench_ops.py [--repeats 20] [--rounds 3] [--only conv2d] [--out benchmarks/results]
 """
 import argparse
 import json
@@ -61,7 +62,7 @@ def time_once(fn, tensors, grad_out, backward):
     return time.perf_counter() - start
 
 
-def bench(case, repeats):
+def bench(case, repeats, rounds):
     name, arrays, mt_fn, torch_fn = case
     mt_inputs = [mt.tensor(a, requires_grad=True) for a in arrays]
     torch_inputs = [torch.tensor(a, requires_grad=True) for a in arrays]
@@ -87,8 +88,12 @@ def bench(case, repeats):
             time_once(fn, inputs, grad_in, backward)
         return [time_once(fn, inputs, grad_in, backward) for _ in range(repeats)]
 
-    mt_times = block(mt_fn, mt_inputs, mt_grad, mt_backward)
-    torch_times = block(torch_fn, torch_inputs, torch_grad, torch_backward)
+    # Several rounds of one block per engine, so that a slow spell of this shared
+    # machine lands on both engines rather than on whichever happened to run then.
+    mt_times, torch_times = [], []
+    for _ in range(rounds):
+        mt_times += block(mt_fn, mt_inputs, mt_grad, mt_backward)
+        torch_times += block(torch_fn, torch_inputs, torch_grad, torch_backward)
     # The fastest repeat is each engine's time with the least interference from the
     # rest of the machine (timeit's advice); the medians are kept as well.
     mt_ms, torch_ms = 1e3 * min(mt_times), 1e3 * min(torch_times)
@@ -105,11 +110,16 @@ def machine():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=20, help="timed calls per block")
+    parser.add_argument("--rounds", type=int, default=3, help="blocks per engine, alternating")
+    parser.add_argument("--only", default="", help="run only the ops whose name contains this")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    rows = [bench(case, args.repeats) for case in make_cases(rng)]
+    cases = [case for case in make_cases(rng) if args.only in case[0]]
+    if not cases:
+        parser.error(f"--only {args.only!r} matches no op")
+    rows = [bench(case, args.repeats, args.rounds) for case in cases]
     lines = ["| op (forward + backward, float32) | minitorch_cnn ms | PyTorch ms | ratio (×PyTorch time) "
              "| ratio of medians |", "|---|---:|---:|---:|---:|"]
     lines += [f"| {r['op']} | {r['minitorch_ms']:.3f} | {r['torch_ms']:.3f} | {r['ratio']:.2f} | "

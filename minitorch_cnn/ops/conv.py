@@ -97,21 +97,22 @@ class Conv2d(Function):
         # W as (O, kh·kw·C/groups), columns ordered (i, j, c) like col's.
         w_mat = weight.transpose(0, 2, 3, 1).reshape(out_c, -1)
         o = out_c // groups
-        out = xp.empty((col.shape[0], out_c), dtype=x.dtype) if groups > 1 else None
+        # Wᵀ-side product W·colᵀ: (O, N·out_h·out_w), each channel's pixels of all images
+        # in one run; reordering that to NCHW copies runs of out_h·out_w values, where the
+        # (N·out_h·out_w, O) product would need a full transpose (about twice as slow).
+        out_t = xp.empty((out_c, col.shape[0]), dtype=x.dtype)
         for g in range(groups):
-            # A contiguous Wᵀ: BLAS runs several times faster than on a transposed view.
-            product = _group_columns(col, g, groups, kh * kw) @ xp.ascontiguousarray(w_mat[g * o:(g + 1) * o].T)
-            if groups == 1:
-                out = product
-            else:
-                out[:, g * o:(g + 1) * o] = product
-        if bias is not None:
-            out += bias
+            xp.matmul(w_mat[g * o:(g + 1) * o], _group_columns(col, g, groups, kh * kw).T,
+                      out=out_t[g * o:(g + 1) * o])
+        out_t = out_t.reshape(out_c, n, out_h, out_w).transpose(1, 0, 2, 3)
+        out = xp.empty((n, out_c, out_h, out_w), dtype=x.dtype)
+        if bias is not None:   # the bias rides along the reordering copy
+            xp.add(out_t, bias.reshape(-1, 1, 1), out=out)
+        else:
+            out[...] = out_t
         ctx.save_for_backward(col, w_mat)
         ctx.params = x.shape, weight.shape, stride, padding, dilation, groups
-        # (N·out_h·out_w, O) -> (N, O, out_h, out_w), copied to NCHW order: the ops after
-        # it then combine arrays of one memory layout, which NumPy does several times faster.
-        return xp.ascontiguousarray(out.reshape(n, out_h, out_w, out_c).transpose(0, 3, 1, 2))
+        return out
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -120,11 +121,13 @@ class Conv2d(Function):
         need_x, need_w, need_b = ctx.needs_input_grad
         out_c, c_per_group, kh, kw = w_shape
         xp = get_array_module(col)
-        grad = grad_out.transpose(0, 2, 3, 1).reshape(-1, out_c)   # G: (N·out_h·out_w, O)
+        # Gᵀ (O, N·out_h·out_w): runs of out_h·out_w values copied, cheaper than transposing to G.
+        grad_t = xp.ascontiguousarray(grad_out.transpose(1, 0, 2, 3)).reshape(out_c, -1)
+        grad = grad_t.T                                               # G: (N·out_h·out_w, O)
         o, rows = out_c // groups, col.shape[0]
         grad_w, grad_col = None, None
         if groups == 1:
-            grad_w = grad.T @ col if need_w else None
+            grad_w = grad_t @ col if need_w else None
             if need_x:
                 # G·W one kernel tap at a time, (kh·kw, rows, C): col2im then adds whole
                 # contiguous blocks, about twice as fast as from the interleaved (rows, kh·kw·C).
@@ -146,7 +149,7 @@ class Conv2d(Function):
         if need_w:   # back from (O, kh, kw, C) column order to (O, C, kh, kw)
             grad_w = xp.ascontiguousarray(grad_w.reshape(out_c, kh, kw, c_per_group).transpose(0, 3, 1, 2))
         # Σ over rows as a matrix-vector product: BLAS does it ~8× faster than sum(axis=0).
-        grad_b = xp.ones(grad.shape[0], dtype=grad.dtype) @ grad if need_b else None
+        grad_b = grad_t @ xp.ones(rows, dtype=grad.dtype) if need_b else None
         return grad_x, grad_w, grad_b
 
 
