@@ -24,7 +24,7 @@ def _offset_view(a_nhwc, i, j, stride, dilation, out_hw):
 
 
 def im2col(x, kernel_size, stride, padding, dilation):
-    """x (N, C, H, W) -> col (N·out_h·out_w, kh·kw·C).
+    """x (N, C, H, W) -> col (N·out_h·out_w, kh·kw·C), in whichever memory order copies faster.
 
     Row (n, oy, ox), column (i, j, c) holds x[n, c, oy·sh − ph + i·dh, ox·sw − pw + j·dw]
     (0 outside the image).
@@ -35,24 +35,27 @@ def im2col(x, kernel_size, stride, padding, dilation):
         return kernels.im2col(x, kernel_size, stride, padding, dilation)
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
-    out_hw = conv_output_size((h, w), kernel_size, stride, padding, dilation)
-    # Channels last and padded, once: a receptive field's row (kw taps × C channels)
-    # is then one contiguous run of memory (for dilation 1).
+    out_h, out_w = conv_output_size((h, w), kernel_size, stride, padding, dilation)
+    # A copy runs fast only over long contiguous runs.  Channels last, a receptive field's
+    # row is one run of kw·C values; channels first, a kernel tap's row is a run of out_w.
+    if (out_w if sw == 1 else 1) > (kw * c if dw == 1 else c):
+        # Few channels (the first layer): col stored transposed, (kh·kw·C, rows), one
+        # copy per kernel tap.  The GEMMs read that layout as it is.
+        x_pad = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+        x_pad[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
+        col_t = xp.empty((kh, kw, c, n, out_h, out_w), dtype=x.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                col_t[i, j] = x_pad[:, :, i * dh:i * dh + sh * (out_h - 1) + 1:sh,
+                                    j * dw:j * dw + sw * (out_w - 1) + 1:sw]
+        return col_t.reshape(kh * kw * c, -1).T
+    # Channels last and padded, once: a window row (kw taps × C channels) is then one run.
     x_nhwc = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)
     x_nhwc[:, ph:ph + h, pw:pw + w, :] = x.transpose(0, 2, 3, 1)
     s_n, s_h, s_w, s_c = x_nhwc.strides
     windows = xp.lib.stride_tricks.as_strided(      # (N, out_h, out_w, kh, kw, C), no copy
-        x_nhwc, (n,) + out_hw + (kh, kw, c), (s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c))
-    rows, cols = n * out_hw[0] * out_hw[1], kh * kw * c
-    run = kw * c if dw == 1 else c                  # contiguous values per window row
-    if run >= 4:
-        return windows.reshape(rows, cols)          # the single copy im2col makes
-    # Runs that short make the one big copy slow; kh·kw tap copies win.
-    col = xp.empty(windows.shape, dtype=x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            col[:, :, :, i, j, :] = windows[:, :, :, i, j, :]
-    return col.reshape(rows, cols)
+        x_nhwc, (n, out_h, out_w, kh, kw, c), (s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c))
+    return windows.reshape(n * out_h * out_w, kh * kw * c)   # the single copy im2col makes
 
 
 def col2im(col, x_shape, kernel_size, stride, padding, dilation):
