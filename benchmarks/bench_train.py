@@ -2,7 +2,8 @@
 
 For LeNet5, DigitCNN, SimpleCNN and DeepCNN, in one run:
   - training images/s: forward + cross-entropy + backward + Adam step, batch 64, float32,
-    both engines from the same weights on the same batch, alternating repeat by repeat;
+    both engines from the same weights on the same batch, in alternating blocks with a
+    pause before each (see QUIET_S);
   - inference images/s: batch 1000, no graph, eval mode;
   - peak RSS of a short training run of each engine, each in its own process;
   - this engine's time per op type for one training step, and the GEMM-bound ceiling:
@@ -76,6 +77,25 @@ def timed(fn, steps):
     return time.perf_counter() - start
 
 
+# OpenBLAS's idle worker threads spin for about 0.1 s after each matrix product, and
+# PyTorch's OpenMP workers for a few ms after each op; a block of the other engine
+# started inside that window shares a core with them (measured: PyTorch's LeNet5 step
+# 3× slower right after one NumPy GEMM, back to full speed after 0.2 s).  So every
+# block starts after a pause that lets the other engine's threads go to sleep.
+QUIET_S = 0.5
+
+
+def alternate(ours, theirs, repeats, steps, images):
+    """img/s of each engine: `repeats` blocks of `steps` calls each, alternating."""
+    rates = {"minitorch": [], "torch": []}
+    for _ in range(repeats):
+        for engine, fn in (("minitorch", ours), ("torch", theirs)):
+            time.sleep(QUIET_S)
+            fn()      # first call after the pause: wakes threads and caches, untimed
+            rates[engine].append(images * steps / timed(fn, steps))
+    return rates
+
+
 def throughput(name, repeats, steps):
     import torch
 
@@ -86,10 +106,7 @@ def throughput(name, repeats, steps):
     ours_step, theirs_step = mt_stepper(ours), torch_stepper(theirs)
     timed(lambda: ours_step(mx, my), 3)
     timed(lambda: theirs_step(tx, ty), 3)
-    train = {"minitorch": [], "torch": []}
-    for _ in range(repeats):      # alternate, so a busy moment slows both
-        train["minitorch"].append(64 * steps / timed(lambda: ours_step(mx, my), steps))
-        train["torch"].append(64 * steps / timed(lambda: theirs_step(tx, ty), steps))
+    train = alternate(lambda: ours_step(mx, my), lambda: theirs_step(tx, ty), repeats, steps, 64)
 
     xi, _ = batch(1000, seed=1)
     ours.eval(), theirs.eval()
@@ -102,12 +119,7 @@ def throughput(name, repeats, steps):
     def infer_theirs():
         with torch.no_grad():
             theirs(txi)
-    infer = {"minitorch": [], "torch": []}
-    timed(infer_ours, 1)
-    timed(infer_theirs, 1)
-    for _ in range(repeats):
-        infer["minitorch"].append(1000 / timed(infer_ours, 1))
-        infer["torch"].append(1000 / timed(infer_theirs, 1))
+    infer = alternate(infer_ours, infer_theirs, repeats, max(1, steps // 5), 1000)
     med = {k: statistics.median(v) for k, v in train.items()}
     med_inf = {k: statistics.median(v) for k, v in infer.items()}
     return {"model": name, "train_img_s": med, "infer_img_s": med_inf,

@@ -80,7 +80,7 @@ class Function:
         _check_same_device(cls, tensors)
         needs = tuple(t is not None and t.requires_grad for t in tensors)
         record = _grad_enabled[0] and any(needs)
-        ctx = Context(needs)
+        ctx = Context(needs if record else (False,) * len(needs))   # no graph, no gradients
         out = Tensor(cls.forward(ctx, *arrays, **params))
         if record:
             out.requires_grad = True

@@ -56,3 +56,29 @@ def test_model_eval_under_no_grad_matches_torch():
     with torch.no_grad():
         expected = theirs(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape, weight, stride, padding, groups", [
+    ((7, 1, 12, 11), (4, 1, 5, 5), 1, 2, 1),     # one input channel: kernel-tap-major columns
+    ((7, 4, 9, 8), (6, 4, 3, 3), 1, 1, 1),
+    ((5, 4, 9, 8), (6, 2, 3, 2), 2, (1, 0), 2),
+])
+@pytest.mark.parametrize("budget", [1, 3000])   # one image per slice; a few images per slice
+def test_conv_in_batch_slices_matches_whole_batch_and_torch(monkeypatch, shape, weight, stride,
+                                                           padding, groups, budget):
+    """Without a graph, conv2d convolves the batch a few images at a time (INFERENCE_COL_BYTES):
+    the result must not depend on where the batch is cut."""
+    from minitorch_cnn.ops import conv
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal(shape), rng.standard_normal(weight)
+    b = rng.standard_normal(weight[0])
+    traced = F.conv2d(mt.tensor(x), mt.tensor(w, requires_grad=True), mt.tensor(b),
+                      stride=stride, padding=padding, groups=groups)
+    monkeypatch.setattr(conv, "INFERENCE_COL_BYTES", budget)
+    with mt.no_grad():
+        sliced = F.conv2d(mt.tensor(x), mt.tensor(w, requires_grad=True), mt.tensor(b),
+                          stride=stride, padding=padding, groups=groups)
+    expected = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b),
+                                          stride=stride, padding=padding, groups=groups).numpy()
+    np.testing.assert_array_equal(sliced.data, traced.data)
+    np.testing.assert_allclose(sliced.data, expected, rtol=1e-10, atol=1e-12)
