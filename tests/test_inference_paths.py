@@ -82,3 +82,20 @@ def test_conv_in_batch_slices_matches_whole_batch_and_torch(monkeypatch, shape, 
                                           stride=stride, padding=padding, groups=groups).numpy()
     np.testing.assert_array_equal(sliced.data, traced.data)
     np.testing.assert_allclose(sliced.data, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("kernel, stride, padding", [(2, None, 0), (3, 2, 1)])
+def test_max_pool_routes_non_finite_gradients_like_torch(kernel, stride, padding):
+    """Max-pool's backward multiplies by the argmax mask when the gradient is finite; an
+    inf or NaN gradient must still reach only its window's argmax, as in PyTorch."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 3, 8, 8))
+    tx = torch.tensor(x, requires_grad=True)
+    out = torch.nn.functional.max_pool2d(tx, kernel, stride, padding)
+    grad = rng.standard_normal(tuple(out.shape))
+    grad[0, 0, 1, 1], grad[1, 2, 0, 2] = np.nan, np.inf
+    out.backward(torch.from_numpy(grad))
+    mx = mt.tensor(x, requires_grad=True)
+    F.max_pool2d(mx, kernel, stride, padding).backward(mt.tensor(grad))
+    # NaN where torch has NaN, and nowhere else (overlapping windows add in another order)
+    np.testing.assert_allclose(mx.grad.data, tx.grad.numpy(), rtol=1e-12, atol=0, equal_nan=True)
