@@ -65,14 +65,14 @@ class BatchNorm(Function):
         if bias is not None:
             out += bias.reshape(shape)
         ctx.save_for_backward(x_hat, inv_std, weight)
-        ctx.training, ctx.axes = training, axes
+        ctx.training = training
         return out
 
     @staticmethod
     def backward(ctx, g):
         x_hat, inv_std, weight = ctx.saved
         need_x, need_w, need_b = ctx.needs_input_grad
-        shape, axes = _channel_shape(g), ctx.axes
+        shape = _channel_shape(g)
         grad_b = _channel_sum(g)
         grad_w = _channel_sum(g, x_hat)
         grad_x = None
