@@ -126,7 +126,8 @@ class Conv2d(Function):
         w_mat = weight.transpose(0, 2, 3, 1).reshape(out_c, -1)
         args = (kh, kw), stride, padding, dilation, groups
         if not any(ctx.needs_input_grad) and xp is np:
-            images = max(1, INFERENCE_COL_BYTES // (out_h * out_w * w_mat.shape[1] * x.itemsize * groups))
+            col_bytes_per_image = out_h * out_w * kh * kw * x.shape[1] * x.itemsize
+            images = max(1, INFERENCE_COL_BYTES // col_bytes_per_image)
             for start in range(0, n, images):
                 _convolve(x[start:start + images], w_mat, bias, *args, out=out[start:start + images])
             return out
@@ -144,7 +145,6 @@ class Conv2d(Function):
         xp = get_array_module(col)
         # Gᵀ (O, N·out_h·out_w): runs of out_h·out_w values copied, cheaper than transposing to G.
         grad_t = xp.ascontiguousarray(grad_out.transpose(1, 0, 2, 3)).reshape(out_c, -1)
-        grad = grad_t.T                                               # G: (N·out_h·out_w, O)
         o, rows = out_c // groups, col.shape[0]
         grad_w, grad_col = None, None
         if groups == 1:
@@ -153,16 +153,16 @@ class Conv2d(Function):
                 # G·W one kernel tap at a time, (kh·kw, rows, C): col2im then adds whole
                 # contiguous blocks, about twice as fast as from the interleaved (rows, kh·kw·C).
                 w_taps = xp.ascontiguousarray(w_mat.reshape(out_c, kh * kw, -1).transpose(1, 0, 2))
-                grad_col = xp.matmul(grad, w_taps).transpose(1, 0, 2)    # (rows, kh·kw, C) view
+                grad_col = xp.matmul(grad_t.T, w_taps).transpose(1, 0, 2)    # (rows, kh·kw, C) view
         else:
             grad_w = xp.empty_like(w_mat) if need_w else None
             grad_col = xp.empty((rows, kh * kw, groups, c_per_group), dtype=col.dtype) if need_x else None
             for g in range(groups):
-                g_rows = grad[:, g * o:(g + 1) * o]
+                g_t = grad_t[g * o:(g + 1) * o]             # this group's rows of Gᵀ
                 if need_w:
-                    grad_w[g * o:(g + 1) * o] = g_rows.T @ _group_columns(col, g, groups, kh * kw)
+                    grad_w[g * o:(g + 1) * o] = g_t @ _group_columns(col, g, groups, kh * kw)
                 if need_x:
-                    grad_col[:, :, g, :] = (g_rows @ w_mat[g * o:(g + 1) * o]).reshape(rows, kh * kw, -1)
+                    grad_col[:, :, g, :] = (g_t.T @ w_mat[g * o:(g + 1) * o]).reshape(rows, kh * kw, -1)
             grad_col = grad_col.reshape(rows, kh * kw, -1) if need_x else None
         grad_x = None
         if need_x:
@@ -170,7 +170,7 @@ class Conv2d(Function):
         if need_w:   # back from (O, kh, kw, C) column order to (O, C, kh, kw)
             grad_w = xp.ascontiguousarray(grad_w.reshape(out_c, kh, kw, c_per_group).transpose(0, 3, 1, 2))
         # Σ over rows as a matrix-vector product: BLAS does it ~8× faster than sum(axis=0).
-        grad_b = grad_t @ xp.ones(rows, dtype=grad.dtype) if need_b else None
+        grad_b = grad_t @ xp.ones(rows, dtype=grad_t.dtype) if need_b else None
         return grad_x, grad_w, grad_b
 
 
