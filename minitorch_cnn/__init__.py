@@ -3,8 +3,9 @@ from . import backend, cuda
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .random import manual_seed
-from .tensor import (Tensor, bool_, float16, float32, float64, int8, int32, int64, ones, rand,
-                     randn, tensor, uint8, zeros)
+from .tensor import Tensor
+from .creation import (bool_, float16, float32, float64, int8, int32, int64, ones, rand, randn,
+                       tensor, uint8, zeros)
 from . import nn, optim  # noqa: E402  (need Tensor)
 from . import models  # noqa: E402
 from .summary import summary  # noqa: E402

@@ -6,9 +6,9 @@ An op is a subclass of `Function` with two static methods on raw arrays:
     backward(ctx, grad_out) -> tuple of arrays     # one gradient per input (None: none)
 
 `Function.apply(*tensors, **params)` unwraps the tensors, runs `forward`, and,
-when a gradient is wanted, records a `Node` on the output.  `backward()` later
-walks the nodes in reverse topological order and calls each `backward` once,
-with the sum of all the gradients that reached its output.
+when a gradient is wanted, keeps its `ctx` on the output as the graph node.
+`backward()` later walks the nodes in reverse topological order and calls each
+`backward` once, with the sum of all the gradients that reached its output.
 """
 import contextlib
 
@@ -39,27 +39,20 @@ def enable_grad():
 
 
 class Context:
-    """Scratch space an op's forward leaves for its backward."""
+    """One recorded call, as in PyTorch where `ctx` is the graph node itself.
 
-    def __init__(self, needs_input_grad):
-        # One bool per input: backward may skip gradients nobody asked for
-        # (the data fed to the first layer needs none).
-        self.needs_input_grad = needs_input_grad
+    function, inputs     the op and its input tensors (None for non-tensor inputs)
+    needs_input_grad     one bool per input: backward may skip gradients nobody asked
+                         for (the data fed to the first layer needs none)
+    saved                the arrays forward kept for backward (None once backward freed them)
+    """
+
+    def __init__(self, function, inputs, needs_input_grad):
+        self.function, self.inputs, self.needs_input_grad = function, inputs, needs_input_grad
         self.saved = ()
 
     def save_for_backward(self, *arrays):
         self.saved = arrays
-
-
-class Node:
-    """One recorded call: the Function, its context and its input tensors."""
-    __slots__ = ("function", "ctx", "inputs", "released")
-
-    def __init__(self, function, ctx, inputs):
-        self.function = function
-        self.ctx = ctx
-        self.inputs = inputs
-        self.released = False
 
 
 class Function:
@@ -80,11 +73,11 @@ class Function:
         _check_same_device(cls, tensors)
         needs = tuple(t is not None and t.requires_grad for t in tensors)
         record = _grad_enabled[0] and any(needs)
-        ctx = Context(needs if record else (False,) * len(needs))   # no graph, no gradients
+        ctx = Context(cls, tensors, needs if record else (False,) * len(needs))   # no graph, no gradients
         out = Tensor(cls.forward(ctx, *arrays, **params))
         if record:
             out.requires_grad = True
-            out._node = Node(cls, ctx, tensors)
+            out._node = ctx
         return out
 
 
@@ -130,10 +123,10 @@ def run_backward(root, grad, retain_graph=False):
         grad_out = grads.pop(id(node), None)
         if grad_out is None:
             continue
-        if node.released:
+        if node.saved is None:
             raise RuntimeError("Trying to backward through the graph a second time: the saved "
                                "arrays were freed; call backward(retain_graph=True) the first time")
-        input_grads = node.function.backward(node.ctx, grad_out)
+        input_grads = node.function.backward(node, grad_out)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
         if len(input_grads) != len(node.inputs):
@@ -153,8 +146,7 @@ def run_backward(root, grad, retain_graph=False):
                 # array the first time so an op's own saved arrays are never mutated.
                 grads[key] = g if key not in grads else grads[key] + g
         if not retain_graph:
-            node.ctx.saved = ()
-            node.released = True
+            node.saved = None
 
 
 def _accumulate(tensor, grad):

@@ -6,6 +6,8 @@ array (device "cuda").  Ops never import numpy or cupy to compute: they ask
 of code serves both devices.  CuPy is imported lazily, only when a GPU is asked
 for, so the CPU path needs nothing but NumPy.
 """
+import functools
+
 import numpy as np
 
 _cupy = None
@@ -101,6 +103,18 @@ def scatter_add(target, index, values):
     else:
         import cupyx
         cupyx.scatter_add(target, index, values)
+
+
+def cuda_twin(fn):
+    """Decorator: `fn` for NumPy arrays; for CuPy arrays, the launch wrapper of the same
+    name in minitorch_cnn/cuda/kernels.py (its CUDA source in kernels/*.cu)."""
+    @functools.wraps(fn)
+    def dispatch(array, *args, **kwargs):
+        if get_array_module(array) is np:
+            return fn(array, *args, **kwargs)
+        from .cuda import kernels
+        return getattr(kernels, fn.__name__)(array, *args, **kwargs)
+    return dispatch
 
 
 def _keep_freed_memory():

@@ -4,10 +4,6 @@ import numpy as np
 from . import backend
 from .autograd import is_grad_enabled, run_backward
 
-float16, float32, float64 = np.float16, np.float32, np.float64
-int8, int32, int64, uint8, bool_ = np.int8, np.int32, np.int64, np.uint8, np.bool_
-
-
 def _as_dtype(dtype):
     return None if dtype is None else np.dtype(getattr(dtype, "name", dtype))
 
@@ -29,7 +25,7 @@ class Tensor:
         self.data = data
         self.grad = None
         self.requires_grad = bool(requires_grad)
-        self._node = None          # the Node that produced this tensor (None: a leaf)
+        self._node = None          # the Context of the op that made it (None: a leaf)
         self._retains_grad = False
 
     # ---- what it is -------------------------------------------------------
@@ -41,14 +37,9 @@ class Tensor:
     grad_fn = property(lambda self: None if self._node is None else self._node.function)
     T = property(lambda self: self.permute(*reversed(range(self.ndim))))
 
-    def size(self, dim=None):
-        return self.shape if dim is None else self.shape[dim]
-
-    def numel(self):
-        return int(self.data.size)
-
-    def dim(self):
-        return self.ndim
+    def size(self, dim=None): return self.shape if dim is None else self.shape[dim]
+    def numel(self):          return int(self.data.size)
+    def dim(self):            return self.ndim
 
     def __len__(self):
         if self.ndim == 0:
@@ -73,21 +64,18 @@ class Tensor:
         """Accumulate d(self)/d(leaf) into every leaf's .grad (grad defaults to 1 for scalars)."""
         if not self.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
-        if grad is None:
-            if self.data.size != 1:
-                raise RuntimeError(f"grad can be implicitly created only for scalar outputs; "
-                                   f"this tensor has shape {self.shape}")
-            grad = backend.get_array_module(self.data).ones_like(self.data)
-        else:
-            array = grad.data if isinstance(grad, Tensor) else grad
-            if hasattr(array, "shape") and backend.device_of(array) != self.device:
-                raise RuntimeError(f"backward: grad is on device '{backend.device_of(array)}', "
-                                   f"but the tensor is on '{self.device}'")
-            grad = grad.data if isinstance(grad, Tensor) else backend.get_array_module(
-                self.data).asarray(grad, dtype=self.dtype)
-            if tuple(grad.shape) != self.shape:
-                raise RuntimeError(f"backward: grad has shape {tuple(grad.shape)}, "
-                                   f"expected the tensor's shape {self.shape}")
+        xp = backend.get_array_module(self.data)
+        if grad is None and self.data.size != 1:
+            raise RuntimeError(f"grad can be implicitly created only for scalar outputs; "
+                               f"this tensor has shape {self.shape}")
+        array = xp.ones_like(self.data) if grad is None else grad.data if isinstance(grad, Tensor) else grad
+        if hasattr(array, "shape") and backend.device_of(array) != self.device:
+            raise RuntimeError(f"backward: grad is on device '{backend.device_of(array)}', "
+                               f"but the tensor is on '{self.device}'")
+        grad = array if isinstance(grad, Tensor) or grad is None else xp.asarray(grad, dtype=self.dtype)
+        if tuple(grad.shape) != self.shape:
+            raise RuntimeError(f"backward: grad has shape {tuple(grad.shape)}, "
+                               f"expected the tensor's shape {self.shape}")
         run_backward(self, grad, retain_graph=retain_graph)
 
     def retain_grad(self):
@@ -144,23 +132,12 @@ class Tensor:
             return Cast.apply(self, device=backend.device_of(data), dtype=data.dtype)
         return Tensor(data)
 
-    def cpu(self):
-        return self.to("cpu")
-
-    def cuda(self):
-        return self.to("cuda")
-
-    def float(self):
-        return self.to(dtype=np.float32)
-
-    def double(self):
-        return self.to(dtype=np.float64)
-
-    def long(self):
-        return self.to(dtype=np.int64)
-
-    def contiguous(self):
-        return self
+    def cpu(self):        return self.to("cpu")
+    def cuda(self):       return self.to("cuda")
+    def float(self):      return self.to(dtype=np.float32)
+    def double(self):     return self.to(dtype=np.float64)
+    def long(self):       return self.to(dtype=np.int64)
+    def contiguous(self): return self   # every array here is usable as it is
 
     # ---- operators (the ops live in minitorch_cnn/ops) --------------------
     def __add__(self, other):  return elementwise.add(self, other)
@@ -246,60 +223,6 @@ def _shape_args(args):
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         return tuple(args[0])
     return tuple(args)
-
-
-def tensor(data, requires_grad=False, dtype=None, device="cpu"):
-    """Make a new leaf tensor from data (always a copy, as torch.tensor).
-
-    Dtype as in PyTorch: an array keeps its dtype; Python floats become float32,
-    Python ints int64, bools bool.
-    """
-    if isinstance(data, Tensor):
-        data = data.data
-    elif hasattr(data, "detach") and hasattr(data, "numpy"):  # a torch tensor
-        data = data.detach().cpu().numpy()
-    if hasattr(data, "__array__") or hasattr(data, "__cuda_array_interface__"):
-        xp = backend.get_array_module(data)
-        array = xp.array(data, dtype=_as_dtype(dtype), copy=True)
-    else:
-        array = np.array(data)
-        if dtype is None and array.dtype == np.float64:
-            array = array.astype(np.float32)   # Python floats default to float32
-        elif dtype is None and array.dtype.kind == "i":
-            array = array.astype(np.int64)
-        elif dtype is not None:
-            array = array.astype(_as_dtype(dtype))
-    array = backend.to_device(array, device)
-    if requires_grad and array.dtype.kind not in "fc":
-        raise RuntimeError(f"only floating point tensors can require gradients, got dtype {array.dtype}")
-    return Tensor(array, requires_grad=requires_grad)
-
-
-def _zeros_like_any(fill):
-    def make(*shape_, dtype=np.float32, requires_grad=False, device="cpu"):
-        array = fill(_shape_args(shape_), dtype=_as_dtype(dtype))
-        return Tensor(backend.to_device(array, device), requires_grad=requires_grad)
-    make.__name__ = fill.__name__
-    make.__doc__ = f"A new {fill.__name__} tensor (float32 unless dtype says otherwise)."
-    return make
-
-
-zeros = _zeros_like_any(np.zeros)
-ones = _zeros_like_any(np.ones)
-
-
-def randn(*shape_, dtype=np.float32, requires_grad=False, device="cpu"):
-    """Standard normal samples from the engine's seeded generator."""
-    from .random import get_rng
-    array = get_rng().standard_normal(_shape_args(shape_)).astype(_as_dtype(dtype))
-    return Tensor(backend.to_device(array, device), requires_grad=requires_grad)
-
-
-def rand(*shape_, dtype=np.float32, requires_grad=False, device="cpu"):
-    """Uniform [0, 1) samples from the engine's seeded generator."""
-    from .random import get_rng
-    array = get_rng().random(_shape_args(shape_)).astype(_as_dtype(dtype))
-    return Tensor(backend.to_device(array, device), requires_grad=requires_grad)
 
 
 # The ops import Tensor from this module, so they are imported after it exists.

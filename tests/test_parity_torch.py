@@ -15,6 +15,7 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 import minitorch_cnn as mt
+from minitorch_cnn.nn import functional as F
 
 # conv2d / linear in float32: GEMMs over at most a few hundred products per
 # output; different blocking/summation order gives ~1e-7..1e-6 relative error.
@@ -186,6 +187,19 @@ def test_batch_norm(parity_check, close, rng, shape, training, affine, momentum,
 def test_batch_norm_training_without_running_stats(parity_check, rng):
     x, w, b = rng.standard_normal((4, 3, 2, 2)), rng.standard_normal(3), rng.standard_normal(3)
     parity_check(lambda F, x, w, b: F.batch_norm(x, None, None, w, b, training=True), x, w, b)
+
+
+def test_batch_norm_updates_raw_array_running_stats_like_torch(rng):
+    # F.batch_norm also takes plain NumPy arrays as running statistics and updates them in
+    # place; they once reached the op as the arrays' memoryview (`.data`) and crashed.
+    x = rng.standard_normal((5, 3, 2, 2))
+    mean, var = rng.standard_normal(3), rng.uniform(0.5, 2, 3)
+    mt_mean, mt_var, torch_mean, torch_var = mean.copy(), var.copy(), torch.tensor(mean), torch.tensor(var)
+    out = F.batch_norm(mt.tensor(x), mt_mean, mt_var, training=True, momentum=0.3)
+    expected = torch.nn.functional.batch_norm(torch.tensor(x), torch_mean, torch_var, training=True, momentum=0.3)
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(mt_mean, torch_mean.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(mt_var, torch_var.numpy(), rtol=1e-12, atol=1e-12)
 
 
 # ---- activations, softmax, dropout -----------------------------------------

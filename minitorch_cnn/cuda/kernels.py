@@ -157,8 +157,11 @@ def _grad_output(cp, grad_out, out_shape, op):
     return grad_out
 
 
-def max_pool2d_forward(x, kernel_size, stride, padding):
-    """x (N, C, H, W) -> out, argmax (N, C, out_h, out_w); padding acts as -inf."""
+def max_pool2d_forward(x, kernel_size, stride, padding, need_argmax=True):
+    """x (N, C, H, W) -> out, argmax (N, C, out_h, out_w); padding acts as -inf.
+
+    The kernel writes argmax in the same pass as the maxima, so it is always returned
+    (need_argmax is there to match the NumPy function's signature)."""
     op = "max_pool2d_forward"
     cp = _cupy()
     x = _float_input(cp, x, "x", op, 4)

@@ -1,6 +1,7 @@
 """Activations: relu, tanh, sigmoid, and the numerically stable softmax / log_softmax."""
 from ..autograd import Function
 from ..backend import get_array_module
+from .shape import normalize_dim
 
 
 class ReLU(Function):
@@ -93,9 +94,7 @@ def sigmoid(x): return Sigmoid.apply(x)
 def _dim(x, dim, op):
     if dim is None:
         raise ValueError(f"{op}: pass dim explicitly (e.g. dim=1 for (N, C) logits)")
-    if not -x.ndim <= dim < x.ndim:
-        raise ValueError(f"{op}: dim {dim} is out of range for a {x.ndim}-d tensor")
-    return dim % x.ndim
+    return normalize_dim(dim, x.ndim, op)
 
 
 def softmax(x, dim):

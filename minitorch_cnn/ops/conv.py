@@ -12,27 +12,17 @@ gradient back onto the pixels that row was read from.
 import numpy as np
 
 from ..autograd import Function
-from ..backend import get_array_module
-from .pairs import conv_output_size, pair
+from ..backend import cuda_twin, get_array_module
+from .pairs import conv_output_size, pair, window_taps
 
 
-def _offset_view(a_nhwc, i, j, stride, dilation, out_hw):
-    """Kernel offset (i, j) of every receptive field of a (N, H, W, C) array: a strided view
-    (N, out_h, out_w, C), no copy."""
-    (sh, sw), (dh, dw), (out_h, out_w) = stride, dilation, out_hw
-    return a_nhwc[:, i * dh:i * dh + sh * (out_h - 1) + 1:sh, j * dw:j * dw + sw * (out_w - 1) + 1:sw, :]
-
-
+@cuda_twin
 def im2col(x, kernel_size, stride, padding, dilation):
     """x (N, C, H, W) -> col (N·out_h·out_w, kh·kw·C), in whichever memory order copies faster.
 
     Row (n, oy, ox), column (i, j, c) holds x[n, c, oy·sh − ph + i·dh, ox·sw − pw + j·dw]
     (0 outside the image).
     """
-    xp = get_array_module(x)
-    if xp is not np:
-        from ..cuda import kernels
-        return kernels.im2col(x, kernel_size, stride, padding, dilation)
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
     out_h, out_w = conv_output_size((h, w), kernel_size, stride, padding, dilation)
@@ -41,48 +31,41 @@ def im2col(x, kernel_size, stride, padding, dilation):
     if (out_w if sw == 1 else 1) > (kw * c if dw == 1 else c):
         # Few channels (the first layer): col stored transposed, (kh·kw·C, rows), one
         # copy per kernel tap.  The GEMMs read that layout as it is.
-        x_pad = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+        x_pad = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
         x_pad[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
-        col_t = xp.empty((kh, kw, c, n, out_h, out_w), dtype=x.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                col_t[i, j] = x_pad[:, :, i * dh:i * dh + sh * (out_h - 1) + 1:sh,
-                                    j * dw:j * dw + sw * (out_w - 1) + 1:sw]
+        col_t = np.empty((kh * kw, c, n, out_h, out_w), dtype=x.dtype)
+        for k, (rows, cols) in enumerate(window_taps(kernel_size, stride, dilation, (out_h, out_w))):
+            col_t[k] = x_pad[:, :, rows, cols]
         return col_t.reshape(kh * kw * c, -1).T
     # Channels last and padded, once: a window row (kw taps × C channels) is then one run.
-    x_nhwc = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)
+    x_nhwc = np.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)
     x_nhwc[:, ph:ph + h, pw:pw + w, :] = x.transpose(0, 2, 3, 1)
     s_n, s_h, s_w, s_c = x_nhwc.strides
-    windows = xp.lib.stride_tricks.as_strided(      # (N, out_h, out_w, kh, kw, C), no copy
+    windows = np.lib.stride_tricks.as_strided(      # (N, out_h, out_w, kh, kw, C), no copy
         x_nhwc, (n, out_h, out_w, kh, kw, c), (s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c))
     return windows.reshape(n * out_h * out_w, kh * kw * c)   # the single copy im2col makes
 
 
+@cuda_twin
 def col2im(col, x_shape, kernel_size, stride, padding, dilation):
     """col (N·out_h·out_w, kh·kw·C), or the same as (N·out_h·out_w, kh·kw, C) in any memory
     order -> dx (N, C, H, W): each entry added back where im2col read it."""
-    xp = get_array_module(col)
-    if xp is not np:
-        from ..cuda import kernels
-        return kernels.col2im(col, x_shape, kernel_size, stride, padding, dilation)
-    n, c, h, w = x_shape
-    (kh, kw), (ph, pw) = kernel_size, padding
+    (n, c, h, w), (ph, pw) = x_shape, padding
     out_hw = conv_output_size((h, w), kernel_size, stride, padding, dilation)
-    cols = col.reshape((n,) + out_hw + (kh, kw, c))
-    dx = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=col.dtype)
-    for i in range(kh):          # kh·kw strided adds: no np.add.at
-        for j in range(kw):
-            _offset_view(dx, i, j, stride, dilation, out_hw)[...] += cols[:, :, :, i, j, :]
+    taps = window_taps(kernel_size, stride, dilation, out_hw)
+    col = col.reshape((n,) + out_hw + (len(taps), c))
+    dx = np.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=col.dtype)
+    for k, (rows, cols) in enumerate(taps):     # kh·kw strided adds: no np.add.at
+        dx[:, rows, cols, :] += col[:, :, :, k, :]
     # (N, H, W, C) -> (N, C, H, W), in NCHW order like every other activation gradient.
-    return xp.ascontiguousarray(dx[:, ph:ph + h, pw:pw + w, :].transpose(0, 3, 1, 2))
+    return np.ascontiguousarray(dx[:, ph:ph + h, pw:pw + w, :].transpose(0, 3, 1, 2))
 
 
 def _group_columns(col, g, groups, taps):
     """The columns of group g: (rows, kh·kw·C/groups), a copy (col interleaves groups per tap)."""
     if groups == 1:
         return col
-    rows = col.shape[0]
-    return col.reshape(rows, taps, groups, -1)[:, :, g, :].reshape(rows, -1)
+    return col.reshape(col.shape[0], taps, groups, -1)[:, :, g, :].reshape(col.shape[0], -1)
 
 
 def _convolve(x, w_mat, bias, kernel_size, stride, padding, dilation, groups, out):
@@ -95,8 +78,8 @@ def _convolve(x, w_mat, bias, kernel_size, stride, padding, dilation, groups, ou
     # (N·out_h·out_w, O) product would need a full transpose (about twice as slow).
     out_t, o = xp.empty((out_c, col.shape[0]), dtype=x.dtype), out_c // groups
     for g in range(groups):
-        xp.matmul(w_mat[g * o:(g + 1) * o], _group_columns(col, g, groups, kernel_size[0] * kernel_size[1]).T,
-                  out=out_t[g * o:(g + 1) * o])
+        group_col = _group_columns(col, g, groups, kernel_size[0] * kernel_size[1])
+        xp.matmul(w_mat[g * o:(g + 1) * o], group_col.T, out=out_t[g * o:(g + 1) * o])
     out_t = out_t.reshape(out_c, n, out_h, out_w).transpose(1, 0, 2, 3)
     if bias is not None:   # the bias rides along the reordering copy
         xp.add(out_t, bias.reshape(-1, 1, 1), out=out)
@@ -118,54 +101,43 @@ class Conv2d(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
         xp = get_array_module(x)
-        n, _, h, w = x.shape
         out_c, c_per_group, kh, kw = weight.shape
-        out_h, out_w = conv_output_size((h, w), (kh, kw), stride, padding, dilation)
-        out = xp.empty((n, out_c, out_h, out_w), dtype=x.dtype)
-        # W as (O, kh·kw·C/groups), columns ordered (i, j, c) like col's.
-        w_mat = weight.transpose(0, 2, 3, 1).reshape(out_c, -1)
+        out_h, out_w = conv_output_size(x.shape[2:], (kh, kw), stride, padding, dilation)
+        out = xp.empty((x.shape[0], out_c, out_h, out_w), dtype=x.dtype)
+        w_mat = weight.transpose(0, 2, 3, 1).reshape(out_c, -1)   # columns (i, j, c) like col's
         args = (kh, kw), stride, padding, dilation, groups
         if not any(ctx.needs_input_grad) and xp is np:
             col_bytes_per_image = out_h * out_w * kh * kw * x.shape[1] * x.itemsize
             images = max(1, INFERENCE_COL_BYTES // col_bytes_per_image)
-            for start in range(0, n, images):
+            for start in range(0, x.shape[0], images):
                 _convolve(x[start:start + images], w_mat, bias, *args, out=out[start:start + images])
             return out
-        col = _convolve(x, w_mat, bias, *args, out=out)
-        ctx.save_for_backward(col, w_mat)
+        ctx.save_for_backward(_convolve(x, w_mat, bias, *args, out=out), w_mat)
         ctx.params = x.shape, weight.shape, stride, padding, dilation, groups
         return out
 
     @staticmethod
     def backward(ctx, grad_out):
         col, w_mat = ctx.saved
-        x_shape, w_shape, stride, padding, dilation, groups = ctx.params
+        x_shape, (out_c, c_per_group, kh, kw), stride, padding, dilation, groups = ctx.params
         need_x, need_w, need_b = ctx.needs_input_grad
-        out_c, c_per_group, kh, kw = w_shape
-        xp = get_array_module(col)
+        xp, rows, o = get_array_module(col), col.shape[0], out_c // groups
         # Gᵀ (O, N·out_h·out_w): runs of out_h·out_w values copied, cheaper than transposing to G.
         grad_t = xp.ascontiguousarray(grad_out.transpose(1, 0, 2, 3)).reshape(out_c, -1)
-        o, rows = out_c // groups, col.shape[0]
-        grad_w, grad_col = None, None
-        if groups == 1:
-            grad_w = grad_t @ col if need_w else None
+        # G·W one kernel tap at a time, (kh·kw, rows, C): col2im then adds whole contiguous
+        # blocks, about twice as fast as from the interleaved (rows, kh·kw·C).
+        w_taps = xp.ascontiguousarray(w_mat.reshape(out_c, kh * kw, c_per_group).transpose(1, 0, 2))
+        grad_w = xp.empty_like(w_mat) if need_w else None
+        grad_col = xp.empty((kh * kw, rows, groups, c_per_group), dtype=col.dtype) if need_x else None
+        for g in range(groups):
+            group = slice(g * o, (g + 1) * o)
+            if need_w:
+                xp.matmul(grad_t[group], _group_columns(col, g, groups, kh * kw), out=grad_w[group])
             if need_x:
-                # G·W one kernel tap at a time, (kh·kw, rows, C): col2im then adds whole
-                # contiguous blocks, about twice as fast as from the interleaved (rows, kh·kw·C).
-                w_taps = xp.ascontiguousarray(w_mat.reshape(out_c, kh * kw, -1).transpose(1, 0, 2))
-                grad_col = xp.matmul(grad_t.T, w_taps).transpose(1, 0, 2)    # (rows, kh·kw, C) view
-        else:
-            grad_w = xp.empty_like(w_mat) if need_w else None
-            grad_col = xp.empty((rows, kh * kw, groups, c_per_group), dtype=col.dtype) if need_x else None
-            for g in range(groups):
-                g_t = grad_t[g * o:(g + 1) * o]             # this group's rows of Gᵀ
-                if need_w:
-                    grad_w[g * o:(g + 1) * o] = g_t @ _group_columns(col, g, groups, kh * kw)
-                if need_x:
-                    grad_col[:, :, g, :] = (g_t.T @ w_mat[g * o:(g + 1) * o]).reshape(rows, kh * kw, -1)
-            grad_col = grad_col.reshape(rows, kh * kw, -1) if need_x else None
+                xp.matmul(grad_t[group].T, w_taps[:, group], out=grad_col[:, :, g, :])
         grad_x = None
         if need_x:
+            grad_col = grad_col.reshape(kh * kw, rows, -1).transpose(1, 0, 2)   # (rows, kh·kw, C) view
             grad_x = col2im(grad_col, x_shape, (kh, kw), stride, padding, dilation)
         if need_w:   # back from (O, kh, kw, C) column order to (O, C, kh, kw)
             grad_w = xp.ascontiguousarray(grad_w.reshape(out_c, kh, kw, c_per_group).transpose(0, 3, 1, 2))

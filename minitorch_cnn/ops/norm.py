@@ -6,6 +6,7 @@ variance with the unbiased one; evaluation uses the running statistics.
 from .. import backend
 from ..autograd import Function
 from ..backend import get_array_module
+from ..tensor import Tensor
 
 
 def _channel_shape(x):
@@ -34,7 +35,6 @@ class BatchNorm(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
         xp = get_array_module(x)
-        axes = (0,) + tuple(range(2, x.ndim))
         shape = _channel_shape(x)
         if training:
             n = x.size // x.shape[1]
@@ -103,12 +103,12 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
                          f"got input of shape {x.shape}")
     if not training and (running_mean is None or running_var is None):
         raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
-    data = lambda t: None if t is None else getattr(t, "data", t)  # noqa: E731
-    for name, t in (("running_mean", running_mean), ("running_var", running_var)):
-        # running statistics go in as raw arrays, which apply() does not check for their device
-        if t is not None and backend.device_of(data(t)) != x.device:
+    # The running statistics go in as raw arrays (updated in place), which apply() does
+    # not check for their device; a NumPy/CuPy array is accepted as well as a Tensor.
+    running = [t.data if isinstance(t, Tensor) else t for t in (running_mean, running_var)]
+    for name, array in zip(("running_mean", "running_var"), running):
+        if array is not None and backend.device_of(array) != x.device:
             raise RuntimeError(f"batch_norm: expected all tensors to be on the same device, but {name} "
-                               f"is on {backend.device_of(data(t))} and the input on {x.device}")
-    return BatchNorm.apply(x, weight, bias, running_mean=data(running_mean),
-                           running_var=data(running_var), training=bool(training),
-                           momentum=momentum, eps=eps)
+                               f"is on {backend.device_of(array)} and the input on {x.device}")
+    return BatchNorm.apply(x, weight, bias, running_mean=running[0], running_var=running[1],
+                           training=bool(training), momentum=momentum, eps=eps)

@@ -26,3 +26,11 @@ def conv_output_size(hw, kernel_size, stride, padding, dilation=(1, 1), op=None)
                              f"is larger than the padded input {tuple(hw)} + 2·{tuple(padding)}")
         sizes.append((size + 2 * p - span) // s + 1)
     return tuple(sizes)
+
+
+def window_taps(kernel_size, stride, dilation, out_hw):
+    """For each kernel offset (i, j), row-major: the (rows, columns) slices of a padded
+    input that hold offset (i, j) of every window, out_h × out_w of them."""
+    (kh, kw), (sh, sw), (dh, dw), (out_h, out_w) = kernel_size, stride, dilation, out_hw
+    return [(slice(i * dh, i * dh + sh * (out_h - 1) + 1, sh), slice(j * dw, j * dw + sw * (out_w - 1) + 1, sw))
+            for i in range(kh) for j in range(kw)]

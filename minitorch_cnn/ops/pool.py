@@ -3,29 +3,42 @@
 Both walk the kh·kw offsets of the window: for offset (i, j), the strided view
 `x[:, :, i::sh, j::sw]` (cut to out_h × out_w) holds that offset's element of
 every window at once.  So a pool is kh·kw whole-array steps and never unfolds
-the windows into a copy of kh·kw times the input.
+the windows into a copy of kh·kw times the input.  The four *_forward/*_backward
+functions are the NumPy code; on CuPy arrays their CUDA twins run instead.
 """
 import numpy as np
 
 from ..autograd import Function
-from ..backend import get_array_module
-from .pairs import conv_output_size, pair
+from ..backend import cuda_twin
+from .pairs import conv_output_size, pair, window_taps
 
 
-def _offset_view(a, i, j, stride, out_hw):
-    """Element (i, j) of every window: a strided view (N, C, out_h, out_w)."""
-    (sh, sw), (out_h, out_w) = stride, out_hw
-    return a[:, :, i:i + sh * (out_h - 1) + 1:sh, j:j + sw * (out_w - 1) + 1:sw]
+def _taps(a, kernel_size, stride, out_hw):
+    """For each window offset (i, j), row-major: that element of every window, as a
+    strided view (N, C, out_h, out_w) of a."""
+    return [a[:, :, rows, cols] for rows, cols in window_taps(kernel_size, stride, (1, 1), out_hw)]
+
+
+def _window_sum(a, kernel_size, stride, out_hw):
+    taps = _taps(a, kernel_size, stride, out_hw)
+    out = taps[0].copy()
+    for tap in taps[1:]:
+        out += tap
+    return out
 
 
 def _padded(x, padding, fill):
-    xp = get_array_module(x)
     (ph, pw), (n, c, h, w) = padding, x.shape
     if not (ph or pw):
         return x
-    out = xp.full((n, c, h + 2 * ph, w + 2 * pw), fill, dtype=x.dtype)
+    out = np.full((n, c, h + 2 * ph, w + 2 * pw), fill, dtype=x.dtype)
     out[:, :, ph:ph + h, pw:pw + w] = x
     return out
+
+
+def _zeros_padded(x_shape, padding, dtype):
+    (ph, pw), (n, c, h, w) = padding, x_shape
+    return np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=dtype)
 
 
 def _cropped(dx_padded, x_shape, padding):
@@ -33,6 +46,7 @@ def _cropped(dx_padded, x_shape, padding):
     return dx_padded[:, :, ph:ph + h, pw:pw + w]
 
 
+@cuda_twin
 def max_pool2d_forward(x, kernel_size, stride, padding, need_argmax=True):
     """-> (out, argmax): the window maxima and the offset i·kw + j of each one
     (argmax None when not needed: no gradient will be routed).
@@ -40,101 +54,69 @@ def max_pool2d_forward(x, kernel_size, stride, padding, need_argmax=True):
     Ties go to the first maximum in row-major order; NaN wins its window and the
     last NaN is its argmax, as in PyTorch.
     """
-    xp = get_array_module(x)
-    if xp is not np:
-        from ..cuda import kernels
-        return kernels.max_pool2d_forward(x, kernel_size, stride, padding)
-    kh, kw = kernel_size
     out_hw = conv_output_size(x.shape[2:], kernel_size, stride, padding)
-    x_pad = _padded(x, padding, -np.inf)
-    taps = [_offset_view(x_pad, i, j, stride, out_hw) for i in range(kh) for j in range(kw)]
+    taps = _taps(_padded(x, padding, -np.inf), kernel_size, stride, out_hw)
     out = taps[0].copy()
     for tap in taps[1:]:
-        xp.maximum(out, tap, out=out)          # NaN propagates
+        np.maximum(out, tap, out=out)          # NaN propagates
     if not need_argmax:
         return out, None
     # The first maximum's offset = how many leading offsets missed the maximum:
     # compare-and-count passes, no masked copies.
-    argmax = xp.zeros(out.shape, dtype=np.int8 if kh * kw <= 127 else np.int32)
-    missed = xp.ones(out.shape, dtype=bool)
+    argmax = np.zeros(out.shape, dtype=np.int8 if len(taps) <= 127 else np.int32)
+    missed = np.ones(out.shape, dtype=bool)
     for tap in taps[:-1]:
         missed &= tap != out
         argmax += missed
-    if xp.isnan(out).any():                    # rare: a window with NaN names its last NaN
+    if np.isnan(out).any():                    # rare: a window with NaN names its last NaN
         for k, tap in enumerate(taps):
-            xp.copyto(argmax, k, where=xp.isnan(tap))
+            np.copyto(argmax, k, where=np.isnan(tap))
     return out, argmax
 
 
+@cuda_twin
 def max_pool2d_backward(grad_out, argmax, x_shape, kernel_size, stride, padding):
     """dx: each window's gradient added to the element its argmax names."""
-    xp = get_array_module(grad_out)
-    if xp is not np:
-        from ..cuda import kernels
-        return kernels.max_pool2d_backward(grad_out, argmax, x_shape, kernel_size, stride, padding)
-    (kh, kw), (ph, pw) = kernel_size, padding
-    n, c, h, w = x_shape
-    dx = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=grad_out.dtype)
-    overlapping = stride[0] < kh or stride[1] < kw
+    dx = _zeros_padded(x_shape, padding, grad_out.dtype)
+    overlapping = stride[0] < kernel_size[0] or stride[1] < kernel_size[1]
     # g·[argmax = k] is one fast multiply per offset; select (`where`, ~15× slower) only
     # when g holds inf/NaN, which the multiply would leak into other pixels as NaN·0.
-    finite = bool(xp.isfinite(grad_out).all())
-    for i in range(kh):
-        for j in range(kw):
-            view = _offset_view(dx, i, j, stride, grad_out.shape[2:])
-            hit = argmax == i * kw + j
-            if not finite:
-                view += xp.where(hit, grad_out, 0)
-            elif overlapping:
-                view += grad_out * hit
-            else:   # each pixel is in one window at most: write straight into dx
-                xp.multiply(grad_out, hit, out=view)
+    finite = bool(np.isfinite(grad_out).all())
+    for k, view in enumerate(_taps(dx, kernel_size, stride, grad_out.shape[2:])):
+        hit = argmax == k
+        if not finite:
+            view += np.where(hit, grad_out, 0)
+        elif overlapping:
+            view += grad_out * hit
+        else:   # each pixel is in one window at most: write straight into dx
+            np.multiply(grad_out, hit, out=view)
     return _cropped(dx, x_shape, padding)
 
 
-def _avg_divisor(x_shape, kernel_size, stride, padding, count_include_pad, xp, dtype):
+def _avg_divisor(x_shape, kernel_size, stride, padding, count_include_pad, dtype):
     """kh·kw, or per window the number of real (non-padding) pixels it covers."""
     if count_include_pad or padding == (0, 0):
         return kernel_size[0] * kernel_size[1]
-    out_hw = conv_output_size(x_shape[2:], kernel_size, stride, padding)
-    ones = _padded(xp.ones((1, 1) + tuple(x_shape[2:]), dtype=dtype), padding, 0)
-    count = xp.zeros((1, 1) + out_hw, dtype=dtype)
-    for i in range(kernel_size[0]):
-        for j in range(kernel_size[1]):
-            count += _offset_view(ones, i, j, stride, out_hw)
-    return count
+    ones = _padded(np.ones((1, 1) + tuple(x_shape[2:]), dtype=dtype), padding, 0)
+    return _window_sum(ones, kernel_size, stride, conv_output_size(x_shape[2:], kernel_size, stride, padding))
 
 
+@cuda_twin
 def avg_pool2d_forward(x, kernel_size, stride, padding, count_include_pad):
     """out = Σ_window x / divisor (zeros in the padding)."""
-    xp = get_array_module(x)
-    if xp is not np:
-        from ..cuda import kernels
-        return kernels.avg_pool2d_forward(x, kernel_size, stride, padding, count_include_pad)
     out_hw = conv_output_size(x.shape[2:], kernel_size, stride, padding)
-    x_pad = _padded(x, padding, 0)
-    out = _offset_view(x_pad, 0, 0, stride, out_hw).copy()
-    for i in range(kernel_size[0]):
-        for j in range(kernel_size[1]):
-            if i or j:
-                out += _offset_view(x_pad, i, j, stride, out_hw)
-    out /= _avg_divisor(x.shape, kernel_size, stride, padding, count_include_pad, xp, x.dtype)
+    out = _window_sum(_padded(x, padding, 0), kernel_size, stride, out_hw)
+    out /= _avg_divisor(x.shape, kernel_size, stride, padding, count_include_pad, x.dtype)
     return out
 
 
+@cuda_twin
 def avg_pool2d_backward(grad_out, x_shape, kernel_size, stride, padding, count_include_pad):
     """dx: each window's gradient / divisor added to every pixel of the window."""
-    xp = get_array_module(grad_out)
-    if xp is not np:
-        from ..cuda import kernels
-        return kernels.avg_pool2d_backward(grad_out, x_shape, kernel_size, stride, padding, count_include_pad)
-    (ph, pw), (n, c, h, w) = padding, x_shape
-    share = grad_out / _avg_divisor(x_shape, kernel_size, stride, padding, count_include_pad,
-                                    xp, grad_out.dtype)
-    dx = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=grad_out.dtype)
-    for i in range(kernel_size[0]):
-        for j in range(kernel_size[1]):
-            _offset_view(dx, i, j, stride, grad_out.shape[2:])[...] += share
+    share = grad_out / _avg_divisor(x_shape, kernel_size, stride, padding, count_include_pad, grad_out.dtype)
+    dx = _zeros_padded(x_shape, padding, grad_out.dtype)
+    for view in _taps(dx, kernel_size, stride, grad_out.shape[2:]):
+        view += share
     return _cropped(dx, x_shape, padding)
 
 

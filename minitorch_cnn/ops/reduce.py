@@ -1,17 +1,14 @@
 """Reductions: sum, mean, max over an axis (or all), with keepdims."""
 from ..autograd import Function
 from ..backend import get_array_module
+from .shape import normalize_dim
 
 
 def _normalize_axes(axis, ndim, op):
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    n = ndim or 1   # not max(ndim, 1): this module's `max` is the reduction below
-    for a in axes:
-        if not -ndim <= a < n:
-            raise ValueError(f"{op}: axis {a} is out of range for a {ndim}-d tensor")
-    return tuple(sorted(a % n for a in axes))
+    return tuple(sorted(normalize_dim(a, ndim, op, "axis") for a in axes))
 
 
 def _expand(grad, shape, axes, keepdims):

@@ -68,9 +68,10 @@ class Cast(Function):
         return (backend.to_device(g, ctx.device).astype(ctx.dtype, copy=False),)
 
 
-def _normalize_dim(dim, ndim, op):
+def normalize_dim(dim, ndim, op, word="dim"):
+    """dim in [-ndim, ndim) -> [0, ndim) (0 for a 0-d tensor); else a ValueError naming op."""
     if not -ndim <= dim < max(ndim, 1):
-        raise ValueError(f"{op}: dim {dim} is out of range for a {ndim}-d tensor")
+        raise ValueError(f"{op}: {word} {dim} is out of range for a {ndim}-d tensor")
     return dim % max(ndim, 1)
 
 
@@ -82,15 +83,15 @@ def flatten(x, start_dim=0, end_dim=-1):
     """Merge dims start_dim..end_dim into one (torch.flatten)."""
     if x.ndim == 0:
         return reshape(x, (1,))
-    start = _normalize_dim(start_dim, x.ndim, "flatten")
-    end = _normalize_dim(end_dim, x.ndim, "flatten")
+    start = normalize_dim(start_dim, x.ndim, "flatten")
+    end = normalize_dim(end_dim, x.ndim, "flatten")
     if start > end:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     return reshape(x, x.shape[:start] + (-1,) + x.shape[end + 1:])
 
 
 def permute(x, dims):
-    dims = tuple(_normalize_dim(d, x.ndim, "permute") for d in dims)
+    dims = tuple(normalize_dim(d, x.ndim, "permute") for d in dims)
     if sorted(dims) != list(range(x.ndim)):
         raise ValueError(f"permute: dims {dims} are not a permutation of the {x.ndim} axes")
     return Permute.apply(x, dims=dims)
@@ -98,20 +99,20 @@ def permute(x, dims):
 
 def transpose(x, dim0, dim1):
     dims = list(range(x.ndim))
-    a, b = _normalize_dim(dim0, x.ndim, "transpose"), _normalize_dim(dim1, x.ndim, "transpose")
+    a, b = normalize_dim(dim0, x.ndim, "transpose"), normalize_dim(dim1, x.ndim, "transpose")
     dims[a], dims[b] = dims[b], dims[a]
     return Permute.apply(x, dims=tuple(dims))
 
 
 def unsqueeze(x, dim):
-    dim = _normalize_dim(dim, x.ndim + 1, "unsqueeze")
+    dim = normalize_dim(dim, x.ndim + 1, "unsqueeze")
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
 def squeeze(x, dim=None):
     if dim is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
-    dim = _normalize_dim(dim, x.ndim, "squeeze")
+    dim = normalize_dim(dim, x.ndim, "squeeze")
     return x if x.shape[dim] != 1 else reshape(x, x.shape[:dim] + x.shape[dim + 1:])
 
 
