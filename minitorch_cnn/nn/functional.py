@@ -10,7 +10,8 @@ from ..ops.shape import flatten as _flatten
 
 
 def flatten(x, start_dim=1, end_dim=-1):
-    """F.flatten: (N, C, H, W) -> (N, C·H·W) by default (dims start_dim..end_dim merged)."""
+    """F.flatten: (N, C, H, W) -> (N, C·H·W) by default (dims start_dim..end_dim merged);
+    dx = g reshaped back to x's shape."""
     return _flatten(x, start_dim, end_dim)
 
 

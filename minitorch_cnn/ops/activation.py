@@ -86,9 +86,19 @@ class LogSoftmax(Function):
         return (g - xp.exp(out) * g.sum(axis=ctx.dim, keepdims=True),)
 
 
-def relu(x):    return ReLU.apply(x)
-def tanh(x):    return Tanh.apply(x)
-def sigmoid(x): return Sigmoid.apply(x)
+def relu(x):
+    """F.relu: x (any shape) -> max(x, 0), same shape;  dx = g · [x > 0]."""
+    return ReLU.apply(x)
+
+
+def tanh(x):
+    """F.tanh: x (any shape) -> tanh(x), same shape;  dx = g · (1 − out²)."""
+    return Tanh.apply(x)
+
+
+def sigmoid(x):
+    """F.sigmoid: x (any shape) -> 1 / (1 + e⁻ˣ), same shape;  dx = g · out · (1 − out)."""
+    return Sigmoid.apply(x)
 
 
 def _dim(x, dim, op):
@@ -98,8 +108,10 @@ def _dim(x, dim, op):
 
 
 def softmax(x, dim):
+    """F.softmax: x (any shape) -> eˣ / Σ_dim eˣ, same shape;  dx = out · (g − Σ_dim g · out)."""
     return Softmax.apply(x, dim=_dim(x, dim, "softmax"))
 
 
 def log_softmax(x, dim):
+    """F.log_softmax: x (any shape) -> x − log Σ_dim eˣ, same shape;  dx = g − softmax(x) · Σ_dim g."""
     return LogSoftmax.apply(x, dim=_dim(x, dim, "log_softmax"))

@@ -148,7 +148,8 @@ class Conv2d(Function):
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """F.conv2d: x (N, C_in, H, W), weight (C_out, C_in/groups, kh, kw), bias (C_out,)
-    -> (N, C_out, out_h, out_w),  out_h = (H + 2·ph − dh·(kh − 1) − 1) // sh + 1."""
+    -> (N, C_out, out_h, out_w),  out_h = (H + 2·ph − dh·(kh − 1) − 1) // sh + 1.
+    With G = dY as (N·out_h·out_w, C_out):  dW = Gᵀ · col,  db = Σ_rows G,  dX = col2im(G · W)."""
     stride, padding = pair(stride, "conv2d: stride", 1), pair(padding, "conv2d: padding", 0)
     dilation = pair(dilation, "conv2d: dilation", 1)
     if weight.ndim != 4:

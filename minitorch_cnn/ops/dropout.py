@@ -20,7 +20,8 @@ class Dropout(Function):
 
 
 def dropout(x, p=0.5, training=True):
-    """F.dropout: identity when not training or p = 0; zeros when p = 1."""
+    """F.dropout: x (any shape) -> x · m, same shape, m = [u ≥ p] / (1 − p), u ~ U[0, 1);
+    dx = g · m.  Identity when not training or p = 0; zeros when p = 1."""
     if not 0 <= p <= 1:
         raise ValueError(f"dropout: probability p must be in [0, 1], got {p}")
     if not training or p == 0:

@@ -196,8 +196,7 @@ def _binary(fn):
     def op(a, b):
         a, b = as_operands(a, b)
         return fn.apply(a, b)
-    op.__name__ = fn.__name__.lower()
-    op.__doc__ = fn.__doc__
+    op.__name__, op.__doc__ = fn.__name__.lower(), fn.__doc__
     return op
 
 
@@ -205,18 +204,23 @@ add, sub, mul, pow = (_binary(f) for f in (Add, Sub, Mul, Pow))
 
 
 def div(a, b):
-    """True division; integer operands divide as float32 (torch), not float64 (NumPy)."""
+    """out = a / b;  da = g / b,  db = -g * out / b.  Integer operands divide as float32
+    (torch), not float64 (NumPy)."""
     a, b = as_operands(a, b)
     if a.dtype.kind in "biu" and b.dtype.kind in "biu":   # ints never require grad
         a, b = Tensor(a.data.astype(np.float32)), Tensor(b.data.astype(np.float32))
     return Div.apply(a, b)
 
 
-def neg(x):  return Neg.apply(x)
-def exp(x):  return Exp.apply(x)
-def log(x):  return Log.apply(x)
-def sqrt(x): return Sqrt.apply(x)
-def abs(x):  return Abs.apply(x)   # noqa: A001  (shadows the builtin inside this module only)
+def _unary(fn):
+    def op(x):
+        return fn.apply(x)
+    op.__name__, op.__doc__ = fn.__name__.lower(), fn.__doc__
+    return op
+
+
+# `abs` shadows the builtin inside this module only.
+neg, exp, log, sqrt, abs = (_unary(f) for f in (Neg, Exp, Log, Sqrt, Abs))  # noqa: A001
 
 
 def compare(a, b, ufunc_name):

@@ -44,7 +44,8 @@ def _check_reduction(op, reduction):
 
 
 def cross_entropy(logits, target, reduction="mean"):
-    """F.cross_entropy: logits (N, C) of any magnitude, target (N,) integer class indices."""
+    """F.cross_entropy: logits z (N, C) of any magnitude, target t (N,) integer class indices -> loss
+    () for 'mean'/'sum', (N,) for 'none';  dz = (softmax(z) − onehot(t)) · g  (/ N for 'mean')."""
     _check_reduction("cross_entropy", reduction)
     target = target if isinstance(target, Tensor) else Tensor(target)
     if logits.ndim != 2:
@@ -85,7 +86,8 @@ class MSE(Function):
 
 
 def mse_loss(x, target, reduction="mean"):
-    """F.mse_loss: x and target of the same shape (nothing is broadcast)."""
+    """F.mse_loss: x, y of one shape (nothing is broadcast) -> mean or sum of (x − y)², or
+    (x − y)² for 'none';  dx = 2 (x − y) · g  (/ n for 'mean'),  dy = −dx."""
     _check_reduction("mse_loss", reduction)
     if x.shape != target.shape:
         raise ValueError(f"mse_loss: input shape {x.shape} and target shape {target.shape} differ")

@@ -29,6 +29,7 @@ class MatMul(Function):
 
 
 def matmul(a, b):
+    """a (..., n, k) @ b (..., k, m) -> (..., n, m), batch dims broadcast;  da = g @ bᵀ,  db = aᵀ @ g."""
     a, b = as_operands(a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}")
@@ -63,7 +64,7 @@ class Linear(Function):
 
 
 def linear(x, weight, bias=None):
-    """F.linear: x (*, in_features) @ weight(out_features, in_features)ᵀ + bias(out_features)."""
+    """F.linear: x (*, in) @ weight (out, in)ᵀ + bias (out,) -> (*, out);  dx = g W,  dW = gᵀ x,  db = Σ g."""
     if weight.ndim != 2:
         raise ValueError(f"linear: expected a 2-D weight (out_features, in_features), got shape {weight.shape}")
     out_f, in_f = weight.shape

@@ -89,8 +89,9 @@ class BatchNorm(Function):
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
-    """F.batch_norm for x (N, C) or (N, C, H, W); running_mean/var (C,) are updated in place
-    when training (they may be None, then the batch statistics alone are used)."""
+    """F.batch_norm: x (N, C) or (N, C, H, W) -> same shape, x̂ · w + b; running_mean/var (C,) are
+    updated in place when training (or None: the batch statistics alone are used).
+    Training: dw = Σ g·x̂,  db = Σ g,  dx = w / √(σ² + eps) · (g − db / n − x̂ · dw / n)."""
     if x.ndim not in (2, 3, 4):
         raise ValueError(f"batch_norm: expected a 2-D (N, C), 3-D or 4-D (N, C, H, W) input, got shape {x.shape}")
     c = x.shape[1]

@@ -3,8 +3,9 @@
 Both walk the kh·kw offsets of the window: for offset (i, j), the strided view
 `x[:, :, i::sh, j::sw]` (cut to out_h × out_w) holds that offset's element of
 every window at once.  So a pool is kh·kw whole-array steps and never unfolds
-the windows into a copy of kh·kw times the input.  The four *_forward/*_backward
-functions are the NumPy code; on CuPy arrays their CUDA twins run instead.
+the windows into a copy of kh·kw times the input.  (With kernel == stride these are
+the views x.reshape(N, C, out_h, kh, out_w, kw)[:, :, :, i, :, j].)  The four
+*_forward/*_backward functions are the NumPy code; on CuPy arrays their CUDA twins run.
 """
 import numpy as np
 
@@ -161,14 +162,15 @@ def _pool_args(op, x, kernel_size, stride, padding):
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0):
-    """F.max_pool2d: (N, C, H, W) -> (N, C, out_h, out_w); stride defaults to kernel_size, padding is −∞."""
+    """F.max_pool2d: (N, C, H, W) -> (N, C, out_h, out_w), each window's maximum; stride defaults to
+    kernel_size, padding is −∞.  dx = g routed to each window's argmax (the first, on ties)."""
     kernel_size, stride, padding = _pool_args("max_pool2d", x, kernel_size, stride, padding)
     return MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad=True):
-    """F.avg_pool2d: (N, C, H, W) -> (N, C, out_h, out_w); padding is 0, counted in the mean
-    unless count_include_pad=False."""
+    """F.avg_pool2d: (N, C, H, W) -> (N, C, out_h, out_w), each window's mean; padding is 0,
+    counted in the mean unless count_include_pad=False.  dx = g / divisor spread over the window."""
     kernel_size, stride, padding = _pool_args("avg_pool2d", x, kernel_size, stride, padding)
     return AvgPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
                            count_include_pad=bool(count_include_pad))
