@@ -9,7 +9,7 @@ import re
 import pytest
 
 from minitorch_cnn.nn import functional as F
-from minitorch_cnn.ops import elementwise, matmul, reduce, shape
+from minitorch_cnn.ops import elementwise, matmul, reduce
 
 GRADIENT = re.compile(r"\bd[a-zA-Z] = ")      # dx = ..., dW = ..., db = ...
 OPS = ([getattr(F, name) for name in F.__all__]
