@@ -34,8 +34,8 @@ def im2col(x, kernel_size, stride, padding, dilation):
         x_pad = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
         x_pad[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
         col_t = np.empty((kh * kw, c, n, out_h, out_w), dtype=x.dtype)
-        for k, (rows, cols) in enumerate(window_taps(kernel_size, stride, dilation, (out_h, out_w))):
-            col_t[k] = x_pad[:, :, rows, cols]
+        for k, (rows, columns) in enumerate(window_taps(kernel_size, stride, dilation, (out_h, out_w))):
+            col_t[k] = x_pad[:, :, rows, columns]
         return col_t.reshape(kh * kw * c, -1).T
     # Channels last and padded, once: a window row (kw taps × C channels) is then one run.
     x_nhwc = np.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)
@@ -55,8 +55,8 @@ def col2im(col, x_shape, kernel_size, stride, padding, dilation):
     taps = window_taps(kernel_size, stride, dilation, out_hw)
     col = col.reshape((n,) + out_hw + (len(taps), c))
     dx = np.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=col.dtype)
-    for k, (rows, cols) in enumerate(taps):     # kh·kw strided adds: no np.add.at
-        dx[:, rows, cols, :] += col[:, :, :, k, :]
+    for k, (rows, columns) in enumerate(taps):     # kh·kw strided adds: no np.add.at
+        dx[:, rows, columns, :] += col[:, :, :, k, :]
     # (N, H, W, C) -> (N, C, H, W), in NCHW order like every other activation gradient.
     return np.ascontiguousarray(dx[:, ph:ph + h, pw:pw + w, :].transpose(0, 3, 1, 2))
 

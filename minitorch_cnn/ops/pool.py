@@ -17,7 +17,7 @@ from .pairs import conv_output_size, pair, window_taps
 def _taps(a, kernel_size, stride, out_hw):
     """For each window offset (i, j), row-major: that element of every window, as a
     strided view (N, C, out_h, out_w) of a."""
-    return [a[:, :, rows, cols] for rows, cols in window_taps(kernel_size, stride, (1, 1), out_hw)]
+    return [a[:, :, rows, columns] for rows, columns in window_taps(kernel_size, stride, (1, 1), out_hw)]
 
 
 def _window_sum(a, kernel_size, stride, out_hw):
