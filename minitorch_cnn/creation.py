@@ -3,7 +3,7 @@ PyTorch's dtype rules, and the dtype names (mt.float32, ...)."""
 import numpy as np
 
 from . import backend
-from .tensor import Tensor, _as_dtype, _shape_args
+from .tensor import Tensor, as_dtype, shape_args
 
 float16, float32, float64 = np.float16, np.float32, np.float64
 int8, int32, int64, uint8, bool_ = np.int8, np.int32, np.int64, np.uint8, np.bool_
@@ -21,7 +21,7 @@ def tensor(data, requires_grad=False, dtype=None, device="cpu"):
         data = data.detach().cpu().numpy()
     if hasattr(data, "__array__") or hasattr(data, "__cuda_array_interface__"):
         xp = backend.get_array_module(data)
-        array = xp.array(data, dtype=_as_dtype(dtype), copy=True)
+        array = xp.array(data, dtype=as_dtype(dtype), copy=True)
     else:
         array = np.array(data)
         if dtype is None and array.dtype == np.float64:
@@ -29,7 +29,7 @@ def tensor(data, requires_grad=False, dtype=None, device="cpu"):
         elif dtype is None and array.dtype.kind == "i":
             array = array.astype(np.int64)
         elif dtype is not None:
-            array = array.astype(_as_dtype(dtype))
+            array = array.astype(as_dtype(dtype))
     array = backend.to_device(array, device)
     if requires_grad and array.dtype.kind not in "fc":
         raise RuntimeError(f"only floating point tensors can require gradients, got dtype {array.dtype}")
@@ -39,7 +39,7 @@ def tensor(data, requires_grad=False, dtype=None, device="cpu"):
 def _factory(name, fill, doc):
     """A torch-style creation function: name(*shape, dtype, requires_grad, device)."""
     def make(*shape_, dtype=np.float32, requires_grad=False, device="cpu"):
-        array = fill(_shape_args(shape_), _as_dtype(dtype))
+        array = fill(shape_args(shape_), as_dtype(dtype))
         return Tensor(backend.to_device(array, device), requires_grad=requires_grad)
     make.__name__, make.__qualname__, make.__doc__ = name, name, doc
     return make

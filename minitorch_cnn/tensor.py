@@ -4,7 +4,7 @@ import numpy as np
 from . import backend
 from .autograd import is_grad_enabled, run_backward
 
-def _as_dtype(dtype):
+def as_dtype(dtype):
     return None if dtype is None else np.dtype(getattr(dtype, "name", dtype))
 
 
@@ -117,14 +117,14 @@ class Tensor:
         """Tensor.to('cuda' | 'cpu' | dtype): a new leaf when anything changes, else self."""
         if dtype is None and device is not None and not isinstance(device, str):
             try:  # .to(float64) as in torch
-                device, dtype = None, _as_dtype(device)
+                device, dtype = None, as_dtype(device)
             except TypeError:
                 pass
         data = self.data
         if device is not None and backend.normalize_device(device) != self.device:
             data = backend.to_device(data, device)
-        if dtype is not None and _as_dtype(dtype) != data.dtype:
-            data = data.astype(_as_dtype(dtype))
+        if dtype is not None and as_dtype(dtype) != data.dtype:
+            data = data.astype(as_dtype(dtype))
         if data is self.data:
             return self
         if self.requires_grad and is_grad_enabled():
@@ -199,11 +199,11 @@ class Tensor:
             out = xp.expand_dims(out, axis)
         return Tensor(out.astype(np.int64))
 
-    def reshape(self, *shape_): return shape.reshape(self, _shape_args(shape_))
-    def view(self, *shape_):    return shape.reshape(self, _shape_args(shape_))
+    def reshape(self, *shape_): return shape.reshape(self, shape_args(shape_))
+    def view(self, *shape_):    return shape.reshape(self, shape_args(shape_))
     def flatten(self, start_dim=0, end_dim=-1): return shape.flatten(self, start_dim, end_dim)
     def transpose(self, dim0, dim1): return shape.transpose(self, dim0, dim1)
-    def permute(self, *dims):   return shape.permute(self, _shape_args(dims))
+    def permute(self, *dims):   return shape.permute(self, shape_args(dims))
     def unsqueeze(self, dim):   return shape.unsqueeze(self, dim)
     def squeeze(self, dim=None): return shape.squeeze(self, dim)
 
@@ -218,7 +218,7 @@ def _pick(numpy_name, torch_name):
     return numpy_name if torch_name is None else torch_name
 
 
-def _shape_args(args):
+def shape_args(args):
     """reshape(2, 3) and reshape((2, 3)) both mean (2, 3)."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         return tuple(args[0])

@@ -10,14 +10,14 @@ and Subset of those do.
 """
 import numpy as np
 
+from ..tensor import Tensor
 from .transforms import default_transform
 
 
 def _as_array(a):
     """A NumPy/CuPy array from an array, a Tensor or a sequence."""
-    data = getattr(a, "data", None)
-    if data is not None and hasattr(data, "shape") and not isinstance(a, np.ndarray):
-        return data                                  # a minitorch_cnn Tensor: its array, uncopied
+    if isinstance(a, Tensor):
+        return a.data                                # its array, uncopied
     return a if hasattr(a, "shape") and hasattr(a, "dtype") else np.asarray(a)
 
 
