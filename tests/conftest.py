@@ -123,3 +123,12 @@ def rng():
 @pytest.fixture(scope="session")
 def distinct_values():
     return distinct
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How the fuzz cases ended (tests/_fuzz.py counts them), for the issue notes."""
+    import sys
+    fuzz = sys.modules.get("_fuzz")
+    if fuzz is not None and fuzz.COUNTS:
+        counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(fuzz.COUNTS.items()))
+        terminalreporter.write_line(f"fuzz cases: {sum(fuzz.COUNTS.values())} ({counts})")
