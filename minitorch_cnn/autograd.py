@@ -38,18 +38,39 @@ def enable_grad():
     return _grad_mode(True)
 
 
+class VersionCounter:
+    """How many times a tensor's memory has been changed in place (torch's `_version`).
+
+    A view (reshape, transpose, indexing with slices) and `detach()` share their base's
+    counter, since a write through one is a write to the other.  `is_view` marks a counter
+    that an op's view shares: an in-place op recorded on such a tensor would leave the
+    base's graph stale, so it is refused.
+    """
+    __slots__ = ("value", "is_view")
+
+    def __init__(self):
+        self.value, self.is_view = 0, False
+
+
 class Context:
     """One recorded call, as in PyTorch where `ctx` is the graph node itself.
 
     function, inputs     the op and its input tensors (None for non-tensor inputs)
+    input_nodes          each input's node when the call was recorded: an in-place op may later
+                         give the same Tensor object a new node, and the gradient must still
+                         reach the value this op read
     needs_input_grad     one bool per input: backward may skip gradients nobody asked
                          for (the data fed to the first layer needs none)
     saved                the arrays forward kept for backward (None once backward freed them)
+    saved_versions       (counter, version) of each tensor whose memory is among `saved`:
+                         backward refuses to run if one was changed in place since
     """
 
     def __init__(self, function, inputs, needs_input_grad):
         self.function, self.inputs, self.needs_input_grad = function, inputs, needs_input_grad
+        self.input_nodes = tuple(None if t is None else t._node for t in inputs)
         self.saved = ()
+        self.saved_versions = ()
 
     def save_for_backward(self, *arrays):
         self.saved = arrays
@@ -75,10 +96,45 @@ class Function:
         record = _grad_enabled[0] and any(needs)
         ctx = Context(cls, tensors, needs if record else (False,) * len(needs))   # no graph, no gradients
         out = Tensor(cls.forward(ctx, *arrays, **params))
+        _share_version_if_view(out, tensors)
         if record:
             out.requires_grad = True
             out._node = ctx
+            ctx.saved_versions = _versions_of_saved(ctx.saved, tensors + [out])
         return out
+
+
+def _aliases(a, b):
+    """True when arrays a and b may share memory (a view of the other, or the same)."""
+    if a is b:
+        return True
+    if getattr(a, "base", None) is None and getattr(b, "base", None) is None:
+        return False      # two arrays that own their memory: distinct (the common case, no check)
+    from .backend import get_array_module
+    return bool(get_array_module(a).may_share_memory(a, b))
+
+
+def _share_version_if_view(out, tensors):
+    if getattr(out.data, "base", None) is None:
+        # a fresh array (the op computed new values), or an input returned as it is
+        tensors = [t for t in tensors if t is not None and t.data is out.data]
+    for t in tensors:
+        if t is not None and _aliases(out.data, t.data):
+            out._version_counter = t._version_counter
+            t._version_counter.is_view = True
+            return
+
+
+def _versions_of_saved(saved, tensors):
+    """(counter, version) for every tensor whose memory the op saved for its backward."""
+    versions = {}
+    for array in saved or ():
+        if not hasattr(array, "shape"):
+            continue
+        for t in tensors:
+            if t is not None and id(t._version_counter) not in versions and _aliases(array, t.data):
+                versions[id(t._version_counter)] = (t._version_counter, t._version_counter.value, t)
+    return tuple(versions.values())
 
 
 def _check_same_device(fn, tensors):
@@ -104,9 +160,9 @@ def _topological_order(root):
             continue
         visited.add(id(node))
         stack.append((node, True))
-        for t in node.inputs:
-            if t is not None and t._node is not None and id(t._node) not in visited:
-                stack.append((t._node, False))
+        for parent in node.input_nodes:
+            if parent is not None and id(parent) not in visited:
+                stack.append((parent, False))
     order.reverse()
     return order
 
@@ -126,22 +182,33 @@ def run_backward(root, grad, retain_graph=False):
         if node.saved is None:
             raise RuntimeError("Trying to backward through the graph a second time: the saved "
                                "arrays were freed; call backward(retain_graph=True) the first time")
+        for counter, version, t in node.saved_versions:
+            if counter.value != version:
+                raise RuntimeError(
+                    f"one of the variables needed for gradient computation has been modified by an "
+                    f"in-place operation: the {t.dtype} tensor of shape {t.shape} that "
+                    f"{node.function.__name__} saved is at version {counter.value}; expected version "
+                    f"{version} instead.  Compute out of place (y = y + 1, not y += 1) before backward()")
         input_grads = node.function.backward(node, grad_out)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
         if len(input_grads) != len(node.inputs):
             raise RuntimeError(f"{node.function.__name__}.backward returned {len(input_grads)} "
                                f"gradients for {len(node.inputs)} inputs")
-        for t, g in zip(node.inputs, input_grads):
-            if t is None or g is None or not t.requires_grad:
+        for t, parent, needed, g in zip(node.inputs, node.input_nodes, node.needs_input_grad, input_grads):
+            if t is None or g is None or not needed:
                 continue
             if g.shape != t.shape:
                 raise RuntimeError(f"{node.function.__name__}.backward: gradient shape "
                                    f"{g.shape} does not match input shape {t.shape}")
-            if t._node is None or t._retains_grad:
+            if g.dtype != t.dtype:
+                # A gradient has its input's dtype (a float32 leaf mixed with float64 data
+                # still gets a float32 .grad), as in torch.
+                g = g.astype(t.dtype)
+            if parent is None or (t._retains_grad and parent is t._node):
                 _accumulate(t, g)
-            if t._node is not None:
-                key = id(t._node)
+            if parent is not None:
+                key = id(parent)
                 # Sum the gradients of a tensor used by several ops; a fresh
                 # array the first time so an op's own saved arrays are never mutated.
                 grads[key] = g if key not in grads else grads[key] + g
@@ -151,6 +218,8 @@ def run_backward(root, grad, retain_graph=False):
 
 def _accumulate(tensor, grad):
     from .tensor import Tensor
+    if grad.dtype != tensor.dtype:
+        grad = grad.astype(tensor.dtype)
     if tensor.grad is None:
         # A copy: backward passes may hand the same array to several inputs.
         tensor.grad = Tensor(grad.copy(order="K"))   # keep its memory order: no transposing copy

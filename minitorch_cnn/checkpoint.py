@@ -9,10 +9,11 @@ interrupted save never leaves a half-written checkpoint behind.
 """
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
+
+from .serialization import atomic_write
 
 FORMAT = "minitorch_cnn.checkpoint/1"
 
@@ -31,18 +32,7 @@ def save_checkpoint(path, model, optimizer=None, meta=None):
                 arrays[f"optimizer/{index}/{name}"] = np.asarray(value)
         meta["optimizer"] = {"class": type(optimizer).__name__, "param_groups": opt_state["param_groups"]}
     arrays["meta"] = np.array(json.dumps(meta))
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".checkpoint-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.chmod(tmp, 0o644)       # mkstemp makes 0600; a checkpoint is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def read_checkpoint(path):

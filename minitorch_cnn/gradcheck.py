@@ -21,13 +21,26 @@ def _outputs(fn, inputs):
     return out if isinstance(out, (tuple, list)) else (out,)
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
-    """Check fn's backward for every input that requires grad; True or a GradcheckError.
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exception=True):
+    """Check fn's backward for every input that requires grad: True, or a GradcheckError
+    (False with raise_exception=False, as torch.autograd.gradcheck).
 
-    The inputs are copied to float64 first.  Error message: which input, the
-    worst element's index, the analytical and numerical values.
+    The inputs are copied to C-contiguous float64 arrays first, so the perturbation below
+    reaches the values fn reads whatever the input's strides (a transposed view included).
+    A NaN or inf in either gradient fails: no comparison can vouch for it.  Error message:
+    which input, the worst element's index, the analytical and numerical values.
     """
-    inputs = [Tensor(x.data.astype(np.float64) if x.dtype.kind == "f" else x.data,
+    try:
+        return _gradcheck(fn, inputs, eps, atol, rtol, seed)
+    except GradcheckError:
+        if raise_exception:
+            raise
+        return False
+
+
+def _gradcheck(fn, inputs, eps, atol, rtol, seed):
+    inputs = [Tensor(backend.get_array_module(x.data).array(
+                         x.data, dtype=np.float64 if x.dtype.kind == "f" else None, order="C", copy=True),
                      requires_grad=x.requires_grad) if isinstance(x, Tensor) else x
               for x in inputs]
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
@@ -65,6 +78,14 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
             minus = scalar(*inputs)
             flat[k] = original
             numerical.reshape(-1)[k] = (plus - minus) / (2 * eps)
+        for name, values in (("analytical", analytical), ("numerical", numerical)):
+            if not np.isfinite(values).all():
+                bad = tuple(int(k) for k in np.unravel_index(np.argmax(~np.isfinite(values)), x.shape))
+                raise GradcheckError(
+                    f"gradcheck: the {name} gradient of input {i} (shape {x.shape}) is not finite: "
+                    f"{values[bad]} at index {bad} ({(~np.isfinite(values)).sum()} of {values.size} "
+                    f"elements are NaN or inf; analytical {analytical[bad]:.10g}, numerical "
+                    f"{numerical[bad]:.10g})")
         error = np.abs(analytical - numerical) - (atol + rtol * np.abs(numerical))
         if (error > 0).any():
             # plain ints: numpy 2 would print the index as (np.int64(0), np.int64(2))

@@ -2,7 +2,7 @@
 import numpy as np
 
 from . import backend
-from .autograd import is_grad_enabled, run_backward
+from .autograd import VersionCounter, is_grad_enabled, run_backward
 
 def as_dtype(dtype):
     return None if dtype is None else np.dtype(getattr(dtype, "name", dtype))
@@ -27,6 +27,7 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self._node = None          # the Context of the op that made it (None: a leaf)
         self._retains_grad = False
+        self._version_counter = VersionCounter()   # bumped by every in-place write
 
     # ---- what it is -------------------------------------------------------
     shape = property(lambda self: tuple(self.data.shape))
@@ -36,6 +37,7 @@ class Tensor:
     is_leaf = property(lambda self: self._node is None)
     grad_fn = property(lambda self: None if self._node is None else self._node.function)
     T = property(lambda self: self.permute(*reversed(range(self.ndim))))
+    _version = property(lambda self: self._version_counter.value)
 
     def size(self, dim=None): return self.shape if dim is None else self.shape[dim]
     def numel(self):          return int(self.data.size)
@@ -84,16 +86,42 @@ class Tensor:
         return self
 
     def detach(self):
-        """The same data, cut from the graph."""
-        return Tensor(self.data)
+        """The same data (and version counter: an in-place write to either is seen by both), cut
+        from the graph."""
+        out = Tensor(self.data)
+        out._version_counter = self._version_counter
+        return out
 
     def requires_grad_(self, flag=True):
+        if flag and self.dtype.kind not in "fc":
+            raise RuntimeError(f"requires_grad_: only floating point tensors can require gradients, "
+                               f"got dtype {self.dtype}")
+        if not flag and not self.is_leaf:
+            raise RuntimeError("requires_grad_: you can only change requires_grad flags of leaf "
+                               "variables; use detach() to get a tensor that does not require grad")
         self.requires_grad = bool(flag)
         return self
 
-    def zero_(self):
-        self.data[...] = 0
-        return self
+    # ---- in-place ops (rules and version counting in ops/inplace.py) -------
+    def add_(self, other, *, alpha=1):
+        return inplace.in_place(self, "add_", lambda x, y: x + (y if alpha == 1 else y * alpha), other)
+
+    def sub_(self, other, *, alpha=1):
+        return inplace.in_place(self, "sub_", lambda x, y: x - (y if alpha == 1 else y * alpha), other)
+
+    def mul_(self, other): return inplace.in_place(self, "mul_", elementwise.mul, other)
+    def div_(self, other): return inplace.in_place(self, "div_", elementwise.div, other)
+    def fill_(self, value): return inplace.in_place(self, "fill_", inplace.fill, value)
+    def zero_(self):        return inplace.in_place(self, "zero_", inplace.fill, 0)
+    def copy_(self, src):   return inplace.in_place(self, "copy_", inplace.copy, src)
+
+    def clamp_(self, min=None, max=None):   # noqa: A002  (torch's names)
+        return inplace.in_place(self, "clamp_", lambda x, lo, hi: x.clamp(lo, hi), min, max)
+
+    def __iadd__(self, other):     return self.add_(other)
+    def __isub__(self, other):     return self.sub_(other)
+    def __imul__(self, other):     return self.mul_(other)
+    def __itruediv__(self, other): return self.div_(other)
 
     # ---- conversion -------------------------------------------------------
     def numpy(self):
@@ -164,10 +192,8 @@ class Tensor:
     def __getitem__(self, index): return shape.getitem(self, index)
 
     def __setitem__(self, index, value):
-        if self.requires_grad and is_grad_enabled():
-            raise RuntimeError("in-place assignment to a tensor that requires grad is not "
-                               "supported; do it under mt.no_grad() or on a detached tensor")
-        self.data[shape.to_array_index(index)] = value.data if isinstance(value, Tensor) else value
+        """x[index] = value, in place (recorded like any in-place op when a gradient is)."""
+        inplace.in_place(self, "setitem", lambda x, v: inplace.index_put(x, index, v), value)
 
     def __bool__(self):
         if self.data.size != 1:
@@ -226,4 +252,4 @@ def shape_args(args):
 
 
 # The ops import Tensor from this module, so they are imported after it exists.
-from .ops import activation, elementwise, matmul, reduce, shape  # noqa: E402
+from .ops import activation, elementwise, inplace, matmul, reduce, shape  # noqa: E402

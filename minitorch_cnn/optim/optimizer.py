@@ -31,6 +31,7 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
+                    p._version_counter.value += 1   # the step writes p in place (torch counts it too)
                     yield group, p, p.grad.data
 
     def state_dict(self):
