@@ -113,7 +113,7 @@ class Tensor:
     def div_(self, other): return inplace.in_place(self, "div_", elementwise.div, other)
     def fill_(self, value): return inplace.in_place(self, "fill_", inplace.fill, value)
     def zero_(self):        return inplace.in_place(self, "zero_", inplace.fill, 0)
-    def copy_(self, src):   return inplace.in_place(self, "copy_", inplace.copy, src)
+    def copy_(self, src):   return inplace.in_place(self, "copy_", inplace.copy, src, elementwise=False)
 
     def clamp_(self, min=None, max=None):   # noqa: A002  (torch's names)
         return inplace.in_place(self, "clamp_", lambda x, lo, hi: x.clamp(lo, hi), min, max)
@@ -193,7 +193,8 @@ class Tensor:
 
     def __setitem__(self, index, value):
         """x[index] = value, in place (recorded like any in-place op when a gradient is)."""
-        inplace.in_place(self, "setitem", lambda x, v: inplace.index_put(x, index, v), value)
+        inplace.in_place(self, "setitem", lambda x, v: inplace.index_put(x, index, v), value,
+                         elementwise=False)
 
     def __bool__(self):
         if self.data.size != 1:

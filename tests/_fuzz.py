@@ -65,7 +65,7 @@ def arrays(draw, shape=None, dtypes=(np.float64,), special=True, low=-3.0, high=
     seed = draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
     if dtype.kind == "b":
-        a = rng.random(shape) < 0.5
+        a = np.asarray(rng.random(shape) < 0.5)
     elif dtype.kind in "iu":
         a = rng.integers(0 if dtype.kind == "u" else -5, 6, shape).astype(dtype)
     else:
@@ -93,7 +93,7 @@ def _leaves(args, requires_grad):
             # The view itself goes into minitorch (strides kept, negative ones too); torch gets
             # a contiguous copy (its values never depend on the layout).
             ours.append(mt.Tensor(a, requires_grad=bool(rg)))
-            theirs.append(torch.tensor(np.ascontiguousarray(a), requires_grad=bool(rg)))
+            theirs.append(torch.tensor(np.array(a, order="C"), requires_grad=bool(rg)))
         else:
             ours.append(a)
             theirs.append(a)

@@ -203,3 +203,13 @@ def test_clamp_in_place_on_parameters():
     with mt.no_grad():
         p.clamp_(-1, 1)
     np.testing.assert_array_equal(p.data, [-1.0, 0.5, 1.0])
+
+
+def test_a_float32_leaf_gets_a_float32_grad_from_float64_data():
+    """The issue's case: a float64 target made the float32 leaf's .grad float64."""
+    for lib in (mt, torch):
+        x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        target = lib.tensor(np.array([0.5, 0.5, 0.5]))          # float64
+        ((x - target) * (x - target)).sum().backward()
+        assert str(x.grad.dtype).endswith("float32")
+        np.testing.assert_allclose(np.array(x.grad.tolist()), [1.0, 3.0, 5.0])

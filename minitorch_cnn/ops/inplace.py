@@ -33,7 +33,7 @@ def can_cast(source, target):
     return _KIND_RANK[np.dtype(source).kind] <= _KIND_RANK[np.dtype(target).kind]
 
 
-def in_place(x, op, compute, *others):
+def in_place(x, op, compute, *others, elementwise=True):
     """x's values ← compute(x, *others), in x's own array; returns x.
 
     `compute` is the out-of-place op (e.g. elementwise.add); when a gradient is recorded it
@@ -42,6 +42,16 @@ def in_place(x, op, compute, *others):
     """
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    if elementwise:      # the other operands broadcast to x's shape, never x to theirs
+        for other in others:
+            if isinstance(other, Tensor):
+                try:
+                    shape = np.broadcast_shapes(x.shape, other.shape)
+                except ValueError:
+                    shape = None
+                if shape != x.shape:
+                    raise RuntimeError(f"{op}: output with shape {x.shape} doesn't match the broadcast "
+                                       f"shape of it and {other.shape}")
     record = is_grad_enabled() and (x.requires_grad or any(isinstance(o, Tensor) and o.requires_grad
                                                            for o in others))
     if record and x.requires_grad and x.is_leaf:
@@ -96,6 +106,8 @@ def fill(x, value):
                                f"with {value.ndim} dimension(s)")
         return Fill.apply(x, value)
     if isinstance(value, (bool, int, float, np.number, np.bool_)):
+        if x.dtype.kind in "iu" and not np.isfinite(value):
+            raise RuntimeError(f"fill_: value {value} cannot be converted to type {x.dtype} without overflow")
         return Fill.apply(x, Tensor(get_array_module(x.data).asarray(value)))
     raise TypeError(f"fill_: expected a number or a 0-d tensor as the value, got {type(value).__name__}")
 

@@ -1,0 +1,63 @@
+"""Fuzz: in-place ops against torch on random shapes, dtypes, values and layouts, both under
+no_grad (an optimizer's update) and recorded in the graph (on a non-leaf)."""
+import numpy as np
+from hypothesis import given, strategies as st
+
+import minitorch_cnn as mt
+from _fuzz import ALL_DTYPES, FUZZ, against_torch, arrays, shapes
+
+OPS = ["add_", "sub_", "mul_", "div_"]
+
+
+@st.composite
+def broadcast_pair(draw):
+    """x's shape, and a shape that broadcasts to it (or, sometimes, one that does not)."""
+    shape = draw(shapes(max_dims=3))
+    other = list(shape[draw(st.integers(0, len(shape))):])
+    other = [1 if draw(st.booleans()) else n for n in other]
+    if draw(st.integers(0, 5)) == 0:
+        other = list(draw(shapes(max_dims=3)))      # usually not broadcastable to x
+    return shape, tuple(other)
+
+
+@FUZZ
+@given(broadcast_pair(), st.sampled_from(OPS), st.data())
+def test_in_place_arithmetic_under_no_grad(shapes_, op, data):
+    shape, other_shape = shapes_
+    x = data.draw(arrays(shape, dtypes=ALL_DTYPES))
+    y = data.draw(arrays(other_shape, dtypes=ALL_DTYPES))
+
+    def run(lib, tx, ty):
+        with (mt.no_grad() if lib is mt else lib.no_grad()):
+            getattr(tx, op)(ty)
+        return tx
+    against_torch(op, run, [x, y], requires_grad=[False, False])
+
+
+@FUZZ
+@given(broadcast_pair(), st.sampled_from(OPS), st.data())
+def test_in_place_arithmetic_recorded_on_a_non_leaf(shapes_, op, data):
+    shape, other_shape = shapes_
+    x = data.draw(arrays(shape, dtypes=(np.float64,), special=False))
+    y = data.draw(arrays(other_shape, dtypes=(np.float64,), special=False, low=0.5, high=2.0))
+    against_torch(op, lambda lib, tx, ty: getattr(tx * 1.5, op)(ty * 1.0), [x, y])
+
+
+@FUZZ
+@given(arrays(dtypes=ALL_DTYPES), st.sampled_from([0, 1, -2.5, True, float("nan")]),
+       st.sampled_from(["fill_", "zero_", "add_", "mul_"]))
+def test_in_place_with_a_python_number(x, value, op):
+    def run(lib, tx):
+        with (mt.no_grad() if lib is mt else lib.no_grad()):
+            getattr(tx, op)(*(() if op == "zero_" else (value,)))
+        return tx
+    against_torch(op, run, [x], requires_grad=[False])
+
+
+@FUZZ
+@given(broadcast_pair(), st.data())
+def test_copy_(shapes_, data):
+    shape, other_shape = shapes_
+    x = data.draw(arrays(shape, dtypes=ALL_DTYPES))
+    y = data.draw(arrays(other_shape, dtypes=ALL_DTYPES))
+    against_torch("copy_", lambda lib, tx, ty: tx.copy_(ty), [x, y], requires_grad=[False, False])
