@@ -1,6 +1,7 @@
 """Matrix products: matmul (batched, broadcasting) and linear (x Wᵀ + b)."""
 from ..autograd import Function
-from .elementwise import as_operands, unbroadcast
+from ..tensor import Tensor
+from .elementwise import unbroadcast
 
 
 class MatMul(Function):
@@ -30,7 +31,11 @@ class MatMul(Function):
 
 def matmul(a, b):
     """a (..., n, k) @ b (..., k, m) -> (..., n, m), batch dims broadcast;  da = g @ bᵀ,  db = aᵀ @ g."""
-    a, b = as_operands(a, b)
+    for operand in (a, b):
+        if not isinstance(operand, Tensor):
+            raise TypeError(f"matmul: expected Tensor operands, got {type(operand).__name__}")
+    if a.dtype != b.dtype:    # torch promotes nothing here
+        raise RuntimeError(f"matmul: expected both operands to have the same dtype, got {a.dtype} and {b.dtype}")
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}")
     k_a = a.shape[-1]
