@@ -5,6 +5,7 @@ refused by both (tests/_fuzz.py)."""
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from _fuzz import ALL_DTYPES, FLOAT_DTYPES, FUZZ, against_torch, arrays, shapes
@@ -33,6 +34,9 @@ def dim_args(draw, ndim):
                          min_size=1, max_size=max(ndim, 1)))
     return tuple(dims) if kind == "tuple" else dims
 
+
+# var/std with too few elements warn, in torch and here alike: expected, not news.
+pytestmark = pytest.mark.filterwarnings("ignore:.*degrees of freedom:UserWarning")
 
 # The main property tests draw more cases than the profile's 40: dims x keepdim x dtype x layout.
 MANY = settings(parent=FUZZ, max_examples=150)

@@ -155,7 +155,8 @@ class Sum(Function):
         xp = get_array_module(x)
         if dtype is None:
             dtype = np.dtype(np.int64) if x.dtype.kind in "biu" else x.dtype
-        return xp.sum(x, axis=axes, keepdims=keepdim, dtype=_accumulator(dtype)).astype(dtype, copy=False)
+        with _quiet():   # inf + -inf = nan, as torch, without NumPy's warning
+            return xp.sum(x, axis=axes, keepdims=keepdim, dtype=_accumulator(dtype)).astype(dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
@@ -170,8 +171,8 @@ class Mean(Function):
         ctx.count = _count(x.shape, axes)
         xp = get_array_module(x)
         dtype = x.dtype if dtype is None else dtype
-        total = xp.sum(x, axis=axes, keepdims=keepdim, dtype=_accumulator(dtype))
         with _quiet():   # the mean of nothing is nan, as torch's
+            total = xp.sum(x, axis=axes, keepdims=keepdim, dtype=_accumulator(dtype))
             return (total / ctx.count if ctx.count else total * np.nan).astype(dtype, copy=False)
 
     @staticmethod
@@ -241,7 +242,8 @@ class Extreme(Function):
                 mask = xp.isnan(x) if xp.isnan(out).all() and x.dtype.kind == "f" else x == out
                 return (xp.where(mask, g / mask.sum(dtype=x.dtype), 0).astype(x.dtype, copy=False),)
             mask = x == out
-            return ((g / mask.sum(axis=ctx.axes, keepdims=True, dtype=x.dtype)) * mask,)
+            count = mask.sum(axis=ctx.axes, keepdims=True, dtype=x.dtype)
+            return ((g / count * mask).astype(x.dtype, copy=False),)
 
 
 class Gather(Function):
@@ -329,11 +331,12 @@ class _Identity(Function):
     """out = x (max/min over the one element of a 0-d tensor);  dx = g."""
     @staticmethod
     def forward(ctx, x):
+        ctx.dtype = x.dtype
         return x.copy()
 
     @staticmethod
     def backward(ctx, g):
-        return (g,)
+        return (g.astype(ctx.dtype, copy=False),)
 
 
 def _identity(x):
@@ -388,14 +391,14 @@ def _argextreme(op, largest, x, dim, keepdim, axis, keepdims):
     return Tensor(index if keepdim else index.squeeze(a))
 
 
-def argmax(x, dim=None, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
+def argmax(x, dim=_UNSET, keepdim=_UNSET, *, axis=_UNSET, keepdims=_UNSET):
     """Index (int64) of the first maximum (of the first NaN) along dim; without dim, the index
     into the flattened tensor.  (d0, ..., dn) -> without dim (size 1 with keepdim).
     Not differentiable: no dx = ... flows (an integer output)."""
     return _argextreme("argmax", True, x, dim, keepdim, axis, keepdims)
 
 
-def argmin(x, dim=None, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
+def argmin(x, dim=_UNSET, keepdim=_UNSET, *, axis=_UNSET, keepdims=_UNSET):
     """Index (int64) of the first minimum (of the first NaN) along dim, as argmax.
     Not differentiable: no dx = ... flows."""
     return _argextreme("argmin", False, x, dim, keepdim, axis, keepdims)
