@@ -39,7 +39,7 @@ def dim_args(draw, ndim):
 pytestmark = pytest.mark.filterwarnings("ignore:.*degrees of freedom:UserWarning")
 
 # The main property tests draw more cases than the profile's 40: dims x keepdim x dtype x layout.
-MANY = settings(parent=FUZZ, max_examples=150)
+MANY = settings(parent=FUZZ, max_examples=120)
 
 
 def nd_arrays(dtypes=ALL_DTYPES):

@@ -473,3 +473,10 @@ def test_non_contiguous_inputs(rng):
         ours = mt.Tensor(a, requires_grad=True)
         assert not ours.data.flags.c_contiguous
         compare(fn, a)
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "min", "amax", "amin", "argmax", "argmin", "topk",
+                                  "var", "std", "norm"])
+def test_docstrings_give_shapes_and_gradients(name):
+    doc = getattr(mt, name).__doc__ or ""
+    assert "->" in doc and "dx = " in doc, f"{name}: {doc!r}"

@@ -364,7 +364,8 @@ def amax(x, dim=_UNSET, keepdim=_UNSET, *, axis=_UNSET, keepdims=_UNSET):
 
 
 def amin(x, dim=_UNSET, keepdim=_UNSET, *, axis=_UNSET, keepdims=_UNSET):
-    """The min over dim, as amax.  dx = g / count at every tie of the min."""
+    """The min over dim, as amax:  (d0, ..., dn) -> shape as `sum`.
+    dx = g / count at every tie of the min."""
     return _amax("amin", False, x, dim, keepdim, axis, keepdims)
 
 
@@ -399,8 +400,8 @@ def argmax(x, dim=_UNSET, keepdim=_UNSET, *, axis=_UNSET, keepdims=_UNSET):
 
 
 def argmin(x, dim=_UNSET, keepdim=_UNSET, *, axis=_UNSET, keepdims=_UNSET):
-    """Index (int64) of the first minimum (of the first NaN) along dim, as argmax.
-    Not differentiable: no dx = ... flows."""
+    """Index (int64) of the first minimum (of the first NaN) along dim, as argmax:
+    (d0, ..., dn) -> without dim.  Not differentiable: no dx = ... flows."""
     return _argextreme("argmin", False, x, dim, keepdim, axis, keepdims)
 
 
@@ -528,7 +529,7 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=_UNS
 
 
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=_UNSET, keepdims=_UNSET):
-    """Standard deviation √var, arguments as `var`.
+    """Standard deviation √var, arguments as `var`:  (d0, ..., dn) -> shape as `sum`.
     dx = g · (x − x̄) / ((n − correction) · std), 0 where std = 0."""
     return _moments("std", True, x, dim, unbiased, keepdim, correction, axis, keepdims)
 
