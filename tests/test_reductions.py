@@ -480,3 +480,12 @@ def test_non_contiguous_inputs(rng):
 def test_docstrings_give_shapes_and_gradients(name):
     doc = getattr(mt, name).__doc__ or ""
     assert "->" in doc and "dx = " in doc, f"{name}: {doc!r}"
+
+
+def test_return_type_survives_pickle_and_copy():
+    import copy
+    import pickle
+    result = mt.tensor([[1.0, 5.0]]).max(1)
+    for clone in (copy.copy(result), pickle.loads(pickle.dumps(result))):
+        assert type(clone).__name__ == "max"
+        np.testing.assert_array_equal(clone.indices.numpy(), [1])

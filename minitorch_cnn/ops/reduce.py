@@ -34,12 +34,18 @@ class _ValuesIndices(tuple):
     values = property(lambda self: self[0])
     indices = property(lambda self: self[1])
 
+    def __getnewargs__(self):   # pickle and copy rebuild it from the pair
+        return tuple(self)
+
     def __repr__(self):
         return f"minitorch_cnn.return_types.{type(self).__name__}(values={self[0]!r}, indices={self[1]!r})"
 
 
 def _return_type(name):
-    return type(name, (_ValuesIndices,), {"__slots__": (), "__module__": "minitorch_cnn.return_types",
+    # Named "max" as torch's (the name is what code and the fuzz harness compare); found by
+    # pickle under its module attribute, max_result.
+    return type(name, (_ValuesIndices,), {"__slots__": (), "__module__": __name__,
+                                          "__qualname__": f"{name}_result",
                                           "__doc__": f"The (values, indices) result of {name}."})
 
 
@@ -82,7 +88,7 @@ def _wrap_dim(op, d, ndim, word="dim"):
     d, bound = int(d), builtins.max(ndim, 1)
     if not -bound <= d < bound:
         raise DimError(f"{op}: {word} {d} is out of range for a {ndim}-d tensor "
-                         f"(expected in [{-bound}, {bound - 1}])")
+                       f"(expected in [{-bound}, {bound - 1}])")
     return d % bound
 
 
@@ -239,7 +245,7 @@ class Extreme(Function):
         g = _expand(g, ctx.shape, ctx.axes, ctx.keepdim)
         with _quiet():
             if ctx.evenly:
-                mask = xp.isnan(x) if xp.isnan(out).all() and x.dtype.kind == "f" else x == out
+                mask = xp.isnan(x) if x.dtype.kind == "f" and xp.isnan(out).all() else x == out
                 return (xp.where(mask, g / mask.sum(dtype=x.dtype), 0).astype(x.dtype, copy=False),)
             mask = x == out
             count = mask.sum(axis=ctx.axes, keepdims=True, dtype=x.dtype)
