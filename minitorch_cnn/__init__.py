@@ -10,9 +10,11 @@ from . import nn, optim  # noqa: E402  (need Tensor)
 from . import models  # noqa: E402
 from .summary import summary  # noqa: E402
 from .serialization import load, save  # noqa: E402
+from .ops.reduce import amax, amin, argmax, argmin, max, mean, min, norm, std, sum, topk, var  # noqa: E402,A004
 
 __version__ = "0.1.0"
 
 __all__ = ["Function", "GradcheckError", "Tensor", "backend", "bool_", "cuda", "enable_grad", "float16", "float32", "float64",
            "gradcheck", "int8", "int32", "int64", "is_grad_enabled", "load", "manual_seed", "models", "nn", "optim", "no_grad", "ones", "rand",
            "randn", "save", "summary", "tensor", "uint8", "zeros"]
+__all__ += ["amax", "amin", "argmax", "argmin", "max", "mean", "min", "norm", "std", "sum", "topk", "var"]

@@ -209,22 +209,19 @@ class Tensor:
     def sqrt(self): return elementwise.sqrt(self)
     def abs(self):  return elementwise.abs(self)
 
-    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return reduce.sum(self, _pick(axis, dim), _pick(keepdims, keepdim))
-
-    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return reduce.mean(self, _pick(axis, dim), _pick(keepdims, keepdim))
-
-    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return reduce.max(self, _pick(axis, dim), _pick(keepdims, keepdim))
-
-    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        axis, keepdims = _pick(axis, dim), _pick(keepdims, keepdim)
-        xp = backend.get_array_module(self.data)
-        out = xp.argmax(self.data, axis=axis)
-        if keepdims and axis is not None:
-            out = xp.expand_dims(out, axis)
-        return Tensor(out.astype(np.int64))
+    # Reductions: torch's signatures (dim/keepdim, axis/keepdims accepted too); see ops/reduce.py.
+    def sum(self, *args, **kwargs):    return reduce.sum(self, *args, **kwargs)
+    def mean(self, *args, **kwargs):   return reduce.mean(self, *args, **kwargs)
+    def max(self, *args, **kwargs):    return reduce.max(self, *args, **kwargs)
+    def min(self, *args, **kwargs):    return reduce.min(self, *args, **kwargs)
+    def amax(self, *args, **kwargs):   return reduce.amax(self, *args, **kwargs)
+    def amin(self, *args, **kwargs):   return reduce.amin(self, *args, **kwargs)
+    def argmax(self, *args, **kwargs): return reduce.argmax(self, *args, **kwargs)
+    def argmin(self, *args, **kwargs): return reduce.argmin(self, *args, **kwargs)
+    def topk(self, *args, **kwargs):   return reduce.topk(self, *args, **kwargs)
+    def var(self, *args, **kwargs):    return reduce.var(self, *args, **kwargs)
+    def std(self, *args, **kwargs):    return reduce.std(self, *args, **kwargs)
+    def norm(self, *args, **kwargs):   return reduce.norm(self, *args, **kwargs)
 
     def reshape(self, *shape_): return shape.reshape(self, shape_args(shape_))
     def view(self, *shape_):    return shape.reshape(self, shape_args(shape_))
@@ -239,10 +236,6 @@ class Tensor:
     def sigmoid(self): return activation.sigmoid(self)
     def softmax(self, dim):     return activation.softmax(self, dim)
     def log_softmax(self, dim): return activation.log_softmax(self, dim)
-
-
-def _pick(numpy_name, torch_name):
-    return numpy_name if torch_name is None else torch_name
 
 
 def shape_args(args):

@@ -48,10 +48,11 @@ def in_place(x, op, compute, *others, elementwise=True):
                 try:
                     shape = np.broadcast_shapes(x.shape, other.shape)
                 except ValueError:
-                    shape = None
+                    raise RuntimeError(f"{op}: the operand of shape {other.shape} cannot be broadcast "
+                                       f"to the tensor's shape {x.shape}") from None
                 if shape != x.shape:
                     raise RuntimeError(f"{op}: output with shape {x.shape} doesn't match the broadcast "
-                                       f"shape of it and {other.shape}")
+                                       f"shape {shape}")
     record = is_grad_enabled() and (x.requires_grad or any(isinstance(o, Tensor) and o.requires_grad
                                                            for o in others))
     if record and x.requires_grad and x.is_leaf:
