@@ -1,14 +1,36 @@
-"""Losses: fused softmax cross-entropy over integer classes, and mean squared error."""
-from ..autograd import Function
+"""Losses: softmax cross-entropy and negative log-likelihood over integer classes (class weights,
+ignore_index, label smoothing), and mean squared error.
+
+Notation: z the logits and lp = log softmax(z) the log-probabilities, rows i, classes c, t_i the
+target class, w the class weights (all 1 without weight), m_i = [t_i ≠ ignore_index], ε the label
+smoothing and C the number of classes.  As torch defines them,
+
+    nll_i    = −m_i · w_{t_i} · lp_{i,t_i}
+    smooth_i = −m_i · Σ_c w_c · lp_{ic}
+    loss_i   = (1 − ε) · nll_i + (ε / C) · smooth_i          (nll_loss: ε = 0, lp given)
+    'mean'   = Σ_i loss_i / Σ_i m_i · w_{t_i}                (NaN when every target is ignored)
+
+so the gradient with respect to lp is Gᵢ꜀ = −a_i · m_i · ((1 − ε) · w_{t_i} · [c = t_i] + (ε / C) · w_c),
+with a_i the output gradient (divided by the 'mean' denominator), and through the log-softmax
+dz = G − softmax(z) · Σ_c G.
+"""
+import contextlib
+import numbers
+
+import numpy as np
+
+from ..autograd import Function, is_grad_enabled
 from ..backend import get_array_module
 from ..tensor import Tensor
+from .checks import expect_tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
 
 
 class CrossEntropy(Function):
-    """loss_i = −log softmax(z_i)[t_i] = logsumexp(z_i) − z_i[t_i]   z (N, C), t (N,)
+    """The plain case, fused: z (N, C), every t_i a class, no weight, no smoothing.
 
+    loss_i = −log softmax(z_i)[t_i] = logsumexp(z_i) − z_i[t_i];
     dz_i = (softmax(z_i) − onehot(t_i)) · g_i   (g_i = g / N for 'mean').
     """
     @staticmethod
@@ -23,7 +45,10 @@ class CrossEntropy(Function):
         if reduction == "none":
             return losses
         total = losses.sum()
-        return total / logits.shape[0] if reduction == "mean" else total
+        if reduction == "sum":
+            return total
+        with _quiet(xp):      # an empty batch's mean is 0/0 = NaN, as torch
+            return total / logits.dtype.type(logits.shape[0])
 
     @staticmethod
     def backward(ctx, g):
@@ -34,34 +59,191 @@ class CrossEntropy(Function):
         if ctx.reduction == "none":
             grad *= g[:, None]
         else:
-            grad *= g / grad.shape[0] if ctx.reduction == "mean" else g
+            grad *= g / grad.dtype.type(grad.shape[0]) if ctx.reduction == "mean" else g
         return grad, None
 
 
-def _check_reduction(op, reduction):
+def _rows(x):
+    """x (N, C, d1, ...) or (C,) as rows (M, C), classes last: the loss is per row."""
+    if x.ndim == 1:
+        return x.reshape(1, -1)
+    xp = get_array_module(x)
+    return xp.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
+
+
+def _unrows(rows, shape):
+    """The inverse of _rows for a gradient shaped like the input."""
+    if len(shape) == 1:
+        return rows.reshape(shape)
+    xp = get_array_module(rows)
+    moved = (shape[0],) + tuple(shape[2:]) + (shape[1],)
+    return xp.moveaxis(rows.reshape(moved), -1, 1)
+
+
+def _quiet(xp):
+    """'mean' over no weight is 0/0 = NaN by definition (as torch): no NumPy warning for it."""
+    return np.errstate(divide="ignore", invalid="ignore") if xp is np else contextlib.nullcontext()
+
+
+class ClassLoss(Function):
+    """nll_loss (log_softmax=False: the input is lp) and cross_entropy (log_softmax=True: the
+    input is z) with weight, ignore_index and label smoothing; formulas in the module docstring."""
+    @staticmethod
+    def forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction, log_softmax):
+        xp = get_array_module(x)
+        rows, n_classes = _rows(x), x.shape[0 if x.ndim == 1 else 1]
+        t = target.reshape(-1)
+        keep = t != ignore_index
+        safe_t = xp.where(keep, t, 0)         # ignored rows read class 0, then are masked out
+        w = xp.ones(n_classes, dtype=x.dtype) if weight is None else weight
+        if log_softmax and n_classes:     # (with no classes every row is ignored: nothing to normalise)
+            shifted = rows - rows.max(axis=1, keepdims=True)
+            lp = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+        else:
+            lp = rows
+        index = xp.arange(rows.shape[0])
+        w_t = w[safe_t]
+        zero = x.dtype.type(0)
+        losses = xp.where(keep, -(w_t * lp[index, safe_t]), zero)
+        if label_smoothing > 0:
+            eps = x.dtype.type(label_smoothing)
+            smooth = xp.where(keep, -(lp * w).sum(axis=1), zero)
+            losses = (1 - eps) * losses + (eps / x.dtype.type(n_classes)) * smooth
+        ctx.save_for_backward(lp if log_softmax else None, w, safe_t, keep)
+        ctx.config = (x.shape, target.shape, reduction, label_smoothing, log_softmax)
+        if reduction == "none":
+            return losses.reshape(target.shape)
+        total = losses.sum()
+        if reduction == "sum":
+            return total
+        ctx.denominator = xp.where(keep, w_t, zero).sum()
+        with _quiet(xp):
+            return total / ctx.denominator
+
+    @staticmethod
+    def backward(ctx, g):
+        lp, w, safe_t, keep = ctx.saved
+        shape, target_shape, reduction, label_smoothing, log_softmax = ctx.config
+        xp = get_array_module(g)
+        dtype = w.dtype
+        n_rows, n_classes = safe_t.shape[0], w.shape[0]
+        if reduction == "none":
+            a = g.reshape(-1)
+        else:
+            with _quiet(xp):
+                a = xp.broadcast_to(g / ctx.denominator if reduction == "mean" else g, (n_rows,))
+        a = xp.where(keep, a, dtype.type(0))   # ignored rows get no gradient, even from a/0
+        index = xp.arange(n_rows)
+        if label_smoothing > 0:
+            eps = dtype.type(label_smoothing)
+            grad_lp = -(a * (eps / dtype.type(n_classes)))[:, None] * w
+            grad_lp[index, safe_t] -= (1 - eps) * a * w[safe_t]
+        else:
+            grad_lp = xp.zeros((n_rows, n_classes), dtype=dtype)
+            grad_lp[index, safe_t] = -(a * w[safe_t])
+        if log_softmax:   # through lp = z − logsumexp z
+            grad_lp = grad_lp - xp.exp(lp) * grad_lp.sum(axis=1, keepdims=True)
+        return _unrows(grad_lp, shape), None, None
+
+
+def _check_reduction(op, reduction, size_average=None, reduce=None):
+    """torch's legacy size_average/reduce flags, then the reduction name."""
+    if size_average is not None or reduce is not None:
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = "none" if not reduce else "mean" if size_average else "sum"
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    return reduction
 
 
-def cross_entropy(logits, target, reduction="mean"):
-    """F.cross_entropy: logits z (N, C) of any magnitude, target t (N,) integer class indices -> loss
-    () for 'mean'/'sum', (N,) for 'none';  dz = (softmax(z) − onehot(t)) · g  (/ N for 'mean')."""
-    _check_reduction("cross_entropy", reduction)
+def _check_class_problem(op, x, target, weight, ignore_index):
+    """Shapes, dtypes and target values for (N, C, d1, ...) / (C,) inputs with class targets."""
+    expect_tensor(x, op)
+    if isinstance(target, (list, tuple)) or not hasattr(target, "shape"):
+        raise TypeError(f"{op}: expected target to be a Tensor of class indices, got {type(target).__name__}")
     target = target if isinstance(target, Tensor) else Tensor(target)
-    if logits.ndim != 2:
-        raise ValueError(f"cross_entropy: expected logits of shape (N, C), got {logits.shape}")
-    if target.dtype.kind not in "iu":
-        raise TypeError(f"cross_entropy: expected integer class indices as target, got dtype "
-                        f"{target.dtype} (use mse_loss for float targets, or target.long())")
-    if target.shape != (logits.shape[0],):
-        raise ValueError(f"cross_entropy: expected target of shape ({logits.shape[0]},) for logits "
-                         f"{logits.shape}, got {target.shape}")
-    if target.shape[0] and (int(target.data.min()) < 0 or int(target.data.max()) >= logits.shape[1]):
-        raise ValueError(f"cross_entropy: target values must lie in [0, {logits.shape[1]}), got "
-                         f"min {int(target.data.min())}, max {int(target.data.max())}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating point input, got dtype {x.dtype}")
+    if x.ndim == 0:
+        raise ValueError(f"{op}: expected input of shape (N, C), (C,) or (N, C, d1, ...), got a 0-d tensor")
+    if target.dtype not in (np.int64, np.uint8):
+        raise TypeError(f"{op}: expected integer class indices as target, got dtype {target.dtype} "
+                        f"(int64 or uint8, as torch: use target.long(); mse_loss for float targets)")
+    expected = () if x.ndim == 1 else (x.shape[0],) + x.shape[2:]
+    if target.shape != expected:
+        raise ValueError(f"{op}: expected target of shape {expected} for input {x.shape}, got {target.shape}")
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral):
+        raise TypeError(f"{op}: ignore_index must be an int, got {type(ignore_index).__name__}")
+    n_classes = x.shape[0 if x.ndim == 1 else 1]
+    if weight is not None:
+        expect_tensor(weight, op, "weight")
+        if weight.shape != (n_classes,):
+            raise ValueError(f"{op}: weight tensor should be defined either for all {n_classes} classes "
+                             f"or no classes, but got weight of shape {weight.shape}")
+        if weight.dtype != x.dtype:
+            raise TypeError(f"{op}: expected weight of the input's dtype {x.dtype}, got {weight.dtype}")
+        if weight.requires_grad and is_grad_enabled():
+            raise RuntimeError(f"{op}: not differentiable with respect to weight; this input cannot "
+                               f"have requires_grad=True (pass weight.detach())")
+    t = target.data
+    if t.size:
+        bad = ((t < 0) | (t >= n_classes)) & (t != ignore_index)
+        if bool(bad.any()):
+            xp = get_array_module(t)
+            wrong = t[bad]
+            raise ValueError(f"{op}: target values must lie in [0, {n_classes}), got min "
+                             f"{int(xp.min(wrong))}, max {int(xp.max(wrong))} outside it "
+                             f"(ignore_index={ignore_index} is also allowed)")
+    return target, n_classes
+
+
+def cross_entropy(logits, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    """F.cross_entropy: logits z (N, C), (C,) or (N, C, d1, ...) of any magnitude, target t (N,), () or
+    (N, d1, ...) class indices (int64 or uint8) -> loss () for 'mean'/'sum', t's shape for 'none'.
+
+    weight (C,) scales each class; targets equal to ignore_index add nothing (and 'mean' divides by the
+    summed weight of the others: NaN when all are ignored); label_smoothing ε mixes in (ε / C) times
+    the weighted sum over all classes.  With lp = log softmax(z) and G the gradient of the loss with
+    respect to lp (the module docstring): dz = G − softmax(z) · Σ_c G; in the plain case
+    dz = (softmax(z) − onehot(t)) · g  (/ N for 'mean')."""
+    if isinstance(weight, str):
+        raise TypeError(f"cross_entropy: weight must be a Tensor or None, got str {weight!r} "
+                        f"(pass reduction={weight!r} by keyword, as in torch's signature)")
+    reduction = _check_reduction("cross_entropy", reduction, size_average, reduce)
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real):
+        raise TypeError(f"cross_entropy: label_smoothing must be a float, got {type(label_smoothing).__name__}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+    if (isinstance(target, Tensor) and target.dtype.kind == "f" and isinstance(logits, Tensor)
+            and target.shape == logits.shape):
+        raise TypeError("cross_entropy: class-probability targets (a float target shaped like the "
+                        "input) are not supported; pass class indices (int64)")
+    target, n_classes = _check_class_problem("cross_entropy", logits, target, weight, ignore_index)
+    plain = (logits.ndim == 2 and n_classes > 0 and weight is None and label_smoothing == 0
+             and not bool((target.data == ignore_index).any()))
     # target goes in as a Tensor so that apply() checks it is on the logits' device;
     # it never requires grad (backward returns None for it)
-    return CrossEntropy.apply(logits, target, reduction=reduction)
+    if plain:
+        return CrossEntropy.apply(logits, target, reduction=reduction)
+    return ClassLoss.apply(logits, target, weight, ignore_index=int(ignore_index),
+                           label_smoothing=float(label_smoothing), reduction=reduction, log_softmax=True)
+
+
+def nll_loss(log_probs, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    """F.nll_loss: log-probabilities lp (N, C), (C,) or (N, C, d1, ...), target t (N,), () or (N, d1, ...)
+    class indices (int64 or uint8) -> loss_i = −w[t_i] · lp[i, t_i], () for 'mean'/'sum', t's shape for
+    'none'; targets equal to ignore_index add 0, and 'mean' divides by Σ w[t_i] over the others
+    (NaN when all are ignored);  dx = −a_i · w[t_i] at [i, t_i], 0 elsewhere, a_i = g_i (/ Σ w[t_i] for 'mean')."""
+    if isinstance(weight, str):
+        raise TypeError(f"nll_loss: weight must be a Tensor or None, got str {weight!r} "
+                        f"(pass reduction={weight!r} by keyword, as in torch's signature)")
+    reduction = _check_reduction("nll_loss", reduction, size_average, reduce)
+    target, _ = _check_class_problem("nll_loss", log_probs, target, weight, ignore_index)
+    return ClassLoss.apply(log_probs, target, weight, ignore_index=int(ignore_index),
+                           label_smoothing=0.0, reduction=reduction, log_softmax=False)
 
 
 class MSE(Function):
@@ -85,10 +267,15 @@ class MSE(Function):
         return (grad if need_x else None), (-grad if need_y else None)
 
 
-def mse_loss(x, target, reduction="mean"):
+def mse_loss(x, target, size_average=None, reduce=None, reduction="mean"):
     """F.mse_loss: x, y of one shape (nothing is broadcast) -> mean or sum of (x − y)², or
     (x − y)² for 'none';  dx = 2 (x − y) · g  (/ n for 'mean'),  dy = −dx."""
-    _check_reduction("mse_loss", reduction)
+    if isinstance(size_average, str):
+        raise TypeError(f"mse_loss: size_average must be a bool or None, got str {size_average!r} "
+                        f"(pass reduction={size_average!r} by keyword, as in torch's signature)")
+    reduction = _check_reduction("mse_loss", reduction, size_average, reduce)
+    expect_tensor(x, "mse_loss")
+    expect_tensor(target, "mse_loss", "target")
     if x.shape != target.shape:
         raise ValueError(f"mse_loss: input shape {x.shape} and target shape {target.shape} differ")
     return MSE.apply(x, target, reduction=reduction)
