@@ -3,10 +3,10 @@ import numbers
 
 import numpy as np
 
-from ..autograd import Function, is_grad_enabled
+from ..autograd import Function
 from ..backend import get_array_module
 from ..tensor import Tensor, as_dtype
-from .checks import expect_floating, expect_tensor
+from .checks import check_inplace, expect_floating, expect_tensor
 from .shape import normalize_dim
 
 
@@ -117,14 +117,6 @@ class LogSoftmax(Function):
         return (g - xp.exp(out) * g.sum(axis=ctx.dim, keepdims=True),)
 
 
-def _check_inplace(x, op, inplace):
-    """inplace=True is computed out of place here; torch refuses it on a leaf that requires
-    grad (the leaf's value would be lost), so that call is refused too."""
-    if inplace and x.requires_grad and x.is_leaf and is_grad_enabled():
-        raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an "
-                           f"in-place operation (inplace=True)")
-
-
 def relu(x, inplace=False):
     """F.relu: x (any shape) -> max(x, 0), same shape and dtype (integers too, not bool);
     dx = g · [x > 0]  (g passes where x is NaN, as torch).
@@ -135,7 +127,7 @@ def relu(x, inplace=False):
     expect_tensor(x, "relu")
     if x.dtype.kind == "b":
         raise TypeError("relu: Boolean inputs not supported for relu")
-    _check_inplace(x, "relu", inplace)
+    check_inplace(x, "relu", inplace)
     return ReLU.apply(x)
 
 
@@ -148,7 +140,7 @@ def leaky_relu(x, negative_slope=0.01, inplace=False):
     if not isinstance(negative_slope, numbers.Real):
         raise TypeError(f"leaky_relu: negative_slope must be a number, got {type(negative_slope).__name__}")
     expect_floating(x, "leaky_relu")
-    _check_inplace(x, "leaky_relu", inplace)
+    check_inplace(x, "leaky_relu", inplace)
     return LeakyReLU.apply(x, negative_slope=float(negative_slope))
 
 

@@ -1,4 +1,5 @@
 """Argument checks shared by the public ops and the layers."""
+from ..autograd import is_grad_enabled
 from ..tensor import Tensor
 
 
@@ -19,3 +20,11 @@ def expect_floating(x, who):
         raise TypeError(f"{who}: expected a floating point tensor, got dtype {x.dtype} "
                         f"(torch has no {who} kernel for it; convert with .float())")
     return x
+
+
+def check_inplace(x, op, inplace):
+    """inplace=True is computed out of place here; torch refuses it on a leaf that requires
+    grad (the leaf's value would be lost), so that call is refused too."""
+    if inplace and x.requires_grad and x.is_leaf and is_grad_enabled():
+        raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an "
+                           f"in-place operation (inplace=True)")

@@ -9,7 +9,7 @@ from ..autograd import Function
 from ..backend import get_array_module
 from ..random import rng_for
 from ..tensor import Tensor
-from .checks import expect_tensor
+from .checks import check_inplace, expect_tensor
 
 
 class Dropout(Function):
@@ -62,6 +62,7 @@ def dropout(x, p=0.5, training=True, inplace=False):
     inplace=True gives the same values but computes out of place (x is left unchanged)."""
     expect_tensor(x, "dropout")
     p = _check_p(p, "dropout")
+    check_inplace(x, "dropout", inplace)
     return _drop(x, p, training, "dropout", x.shape)
 
 
@@ -74,6 +75,7 @@ def dropout2d(x, p=0.5, training=True, inplace=False):
     are refused.  Identity when not training or p = 0; x · 0 when p = 1."""
     expect_tensor(x, "dropout2d")
     p = _check_p(p, "dropout2d")
+    check_inplace(x, "dropout2d", inplace)
     if x.ndim == 3:
         warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
                       "1D dropout behavior is desired - input is interpreted as shape (N, C, L), "

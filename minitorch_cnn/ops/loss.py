@@ -27,6 +27,11 @@ from .checks import expect_tensor
 _REDUCTIONS = ("mean", "sum", "none")
 
 
+def _quiet(xp):
+    """'mean' over no weight is 0/0 = NaN by definition (as torch): no NumPy warning for it."""
+    return np.errstate(divide="ignore", invalid="ignore") if xp is np else contextlib.nullcontext()
+
+
 class CrossEntropy(Function):
     """The plain case, fused: z (N, C), every t_i a class, no weight, no smoothing.
 
@@ -58,8 +63,11 @@ class CrossEntropy(Function):
         grad[xp.arange(grad.shape[0]), target] -= 1
         if ctx.reduction == "none":
             grad *= g[:, None]
+        elif ctx.reduction == "sum":
+            grad *= g
         else:
-            grad *= g / grad.dtype.type(grad.shape[0]) if ctx.reduction == "mean" else g
+            with _quiet(xp):   # an empty batch: g / 0 scales nothing
+                grad *= g / grad.dtype.type(grad.shape[0])
         return grad, None
 
 
@@ -68,7 +76,8 @@ def _rows(x):
     if x.ndim == 1:
         return x.reshape(1, -1)
     xp = get_array_module(x)
-    return xp.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
+    n_rows = x.size // x.shape[1] if x.shape[1] else x.shape[0] * int(np.prod(x.shape[2:]))
+    return xp.moveaxis(x, 1, -1).reshape(n_rows, x.shape[1])
 
 
 def _unrows(rows, shape):
@@ -80,9 +89,11 @@ def _unrows(rows, shape):
     return xp.moveaxis(rows.reshape(moved), -1, 1)
 
 
-def _quiet(xp):
-    """'mean' over no weight is 0/0 = NaN by definition (as torch): no NumPy warning for it."""
-    return np.errstate(divide="ignore", invalid="ignore") if xp is np else contextlib.nullcontext()
+def _reduce_losses(losses, reduction, denominator):
+    if reduction == "none":
+        return losses
+    total = losses.sum()
+    return total if reduction == "sum" else total / denominator
 
 
 class ClassLoss(Function):
@@ -90,6 +101,12 @@ class ClassLoss(Function):
     input is z) with weight, ignore_index and label smoothing; formulas in the module docstring."""
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction, log_softmax):
+        with _quiet(get_array_module(x)):   # NaN/inf logits give NaN as in torch, without warnings
+            return ClassLoss._forward(ctx, x, target, weight, ignore_index, label_smoothing,
+                                      reduction, log_softmax)
+
+    @staticmethod
+    def _forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction, log_softmax):
         xp = get_array_module(x)
         rows, n_classes = _rows(x), x.shape[0 if x.ndim == 1 else 1]
         t = target.reshape(-1)
@@ -102,36 +119,41 @@ class ClassLoss(Function):
         else:
             lp = rows
         index = xp.arange(rows.shape[0])
-        w_t = w[safe_t]
         zero = x.dtype.type(0)
-        losses = xp.where(keep, -(w_t * lp[index, safe_t]), zero)
-        if label_smoothing > 0:
-            eps = x.dtype.type(label_smoothing)
-            smooth = xp.where(keep, -(lp * w).sum(axis=1), zero)
-            losses = (1 - eps) * losses + (eps / x.dtype.type(n_classes)) * smooth
+        if n_classes:
+            w_t, picked = w[safe_t], lp[index, safe_t]
+        else:                 # then every target is ignore_index (checked): nothing to read
+            w_t = picked = xp.zeros(rows.shape[0], dtype=x.dtype)
         ctx.save_for_backward(lp if log_softmax else None, w, safe_t, keep)
-        ctx.config = (x.shape, target.shape, reduction, label_smoothing, log_softmax)
-        if reduction == "none":
-            return losses.reshape(target.shape)
-        total = losses.sum()
-        if reduction == "sum":
-            return total
+        ctx.config = (x.shape, reduction, label_smoothing, log_softmax)
         ctx.denominator = xp.where(keep, w_t, zero).sum()
-        with _quiet(xp):
-            return total / ctx.denominator
+        nll = _reduce_losses(xp.where(keep, -(w_t * picked), zero), reduction, ctx.denominator)
+        if label_smoothing == 0:
+            return nll.reshape(target.shape) if reduction == "none" else nll
+        # torch reduces the two terms separately: a 'mean' of 0/0 stays NaN, never inf
+        eps = x.dtype.type(label_smoothing)
+        smooth = _reduce_losses(xp.where(keep, -(lp * w).sum(axis=1), zero), reduction, ctx.denominator)
+        losses = (1 - eps) * nll + (eps / x.dtype.type(n_classes)) * smooth
+        return losses.reshape(target.shape) if reduction == "none" else losses
 
     @staticmethod
     def backward(ctx, g):
+        with _quiet(get_array_module(g)):   # 0 · inf = NaN where torch has NaN too
+            return ClassLoss._backward(ctx, g)
+
+    @staticmethod
+    def _backward(ctx, g):
         lp, w, safe_t, keep = ctx.saved
-        shape, target_shape, reduction, label_smoothing, log_softmax = ctx.config
+        shape, reduction, label_smoothing, log_softmax = ctx.config
         xp = get_array_module(g)
         dtype = w.dtype
         n_rows, n_classes = safe_t.shape[0], w.shape[0]
+        if n_classes == 0:
+            return xp.zeros(shape, dtype=dtype), None, None
         if reduction == "none":
             a = g.reshape(-1)
         else:
-            with _quiet(xp):
-                a = xp.broadcast_to(g / ctx.denominator if reduction == "mean" else g, (n_rows,))
+            a = xp.broadcast_to(g / ctx.denominator if reduction == "mean" else g, (n_rows,))
         a = xp.where(keep, a, dtype.type(0))   # ignored rows get no gradient, even from a/0
         index = xp.arange(n_rows)
         if label_smoothing > 0:
