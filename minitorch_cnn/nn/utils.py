@@ -72,6 +72,9 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     grads = [t.grad.data for t in parameters if t.grad is not None]
     if not grads:
         return Tensor(np.asarray(0.0, dtype=np.float32))
+    if abs(p) == math.inf and any(g.size == 0 for g in grads):
+        raise RuntimeError(f"{op}: cannot compute the {p} norm of an empty gradient, because the "
+                           f"operation does not have an identity (as torch)")
     xp = backend.get_array_module(grads[0])
     norms = [backend.to_device(_vector_norm(g, p), backend.device_of(grads[0])) for g in grads]
     dtype = np.result_type(*[n.dtype for n in norms])      # torch.stack promotes, so do we

@@ -171,7 +171,8 @@ def _softmax_input(x, dim, dtype, op):
         raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
     if dtype is not None:       # torch casts first, so an integer x with dtype=float works
         x = x.to(dtype=as_dtype(dtype))
-    expect_floating(x, op)
+    if x.data.size:             # torch returns an empty integer tensor as it is
+        expect_floating(x, op)
     axis = normalize_dim(dim, x.ndim, op)
     return x, (axis if x.ndim else None)    # a 0-d tensor reduces over its single element
 

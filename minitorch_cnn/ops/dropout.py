@@ -41,7 +41,7 @@ def _check_p(p, op):
 
 
 def _drop(x, p, training, op, mask_shape):
-    if not training or p == 0:
+    if not training or p == 0 or x.data.size == 0:    # torch returns x itself in these cases
         return x
     if p == 1:
         if x.dtype.kind != "f":   # zeros of x's own dtype (bool stays bool), as torch

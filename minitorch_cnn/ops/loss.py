@@ -25,6 +25,8 @@ from ..tensor import Tensor
 from .checks import expect_tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
+_UINT8_BACKWARD = ("{op}: the backward of an input of more than 2 dims needs int64 class indices, "
+                   "got uint8 (torch refuses it too)")
 
 
 def _quiet(xp):
@@ -42,8 +44,9 @@ class CrossEntropy(Function):
     def forward(ctx, logits, target, reduction):
         xp = get_array_module(logits)
         rows = xp.arange(logits.shape[0])
-        shifted = logits - logits.max(axis=1, keepdims=True)   # e^(z − max) ≤ 1: no overflow
-        log_sum = xp.log(xp.exp(shifted).sum(axis=1))
+        with _quiet(xp):     # inf logits give NaN, as torch's
+            shifted = logits - logits.max(axis=1, keepdims=True)   # e^(z − max) ≤ 1: no overflow
+            log_sum = xp.log(xp.exp(shifted).sum(axis=1))
         losses = log_sum - shifted[rows, target]
         ctx.save_for_backward(shifted, log_sum, target)
         ctx.reduction = reduction
@@ -100,7 +103,9 @@ class ClassLoss(Function):
     """nll_loss (log_softmax=False: the input is lp) and cross_entropy (log_softmax=True: the
     input is z) with weight, ignore_index and label smoothing; formulas in the module docstring."""
     @staticmethod
-    def forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction, log_softmax):
+    def forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction, log_softmax,
+                refuse_backward=None):
+        ctx.refuse_backward = refuse_backward
         with _quiet(get_array_module(x)):   # NaN/inf logits give NaN as in torch, without warnings
             return ClassLoss._forward(ctx, x, target, weight, ignore_index, label_smoothing,
                                       reduction, log_softmax)
@@ -138,6 +143,8 @@ class ClassLoss(Function):
 
     @staticmethod
     def backward(ctx, g):
+        if ctx.refuse_backward:
+            raise RuntimeError(ctx.refuse_backward)
         with _quiet(get_array_module(g)):   # 0 · inf = NaN where torch has NaN too
             return ClassLoss._backward(ctx, g)
 
@@ -179,6 +186,17 @@ def _check_reduction(op, reduction, size_average=None, reduce=None):
     return reduction
 
 
+def _check_spatial_target(op, x, target, reduction):
+    """torch's kernel for inputs of more than 2 dims takes int64 targets only; it lets a uint8
+    one through just where it never reads it (an empty input reduced to a number), and then
+    refuses the backward.  Returns whether the backward must refuse."""
+    if target.dtype != np.uint8 or x.ndim <= 2:
+        return False
+    if x.data.size or reduction == "none":
+        raise TypeError(f"{op}: expected int64 class indices for an input of {x.ndim} dims, got uint8")
+    return True
+
+
 def _check_class_problem(op, x, target, weight, ignore_index):
     """Shapes, dtypes and target values for (N, C, d1, ...) / (C,) inputs with class targets."""
     expect_tensor(x, op)
@@ -198,6 +216,9 @@ def _check_class_problem(op, x, target, weight, ignore_index):
     if isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral):
         raise TypeError(f"{op}: ignore_index must be an int, got {type(ignore_index).__name__}")
     n_classes = x.shape[0 if x.ndim == 1 else 1]
+    if n_classes == 0 and x.ndim > 2 and target.data.size:
+        raise ValueError(f"{op}: an input of {x.ndim} dims needs at least one class, got {x.shape} "
+                         f"(torch refuses it too)")
     if weight is not None:
         expect_tensor(weight, op, "weight")
         if weight.shape != (n_classes,):
@@ -236,8 +257,10 @@ def cross_entropy(logits, target, weight=None, size_average=None, ignore_index=-
     reduction = _check_reduction("cross_entropy", reduction, size_average, reduce)
     if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real):
         raise TypeError(f"cross_entropy: label_smoothing must be a float, got {type(label_smoothing).__name__}")
-    if not 0.0 <= label_smoothing <= 1.0:
+    if label_smoothing > 1.0:   # torch refuses only this side; ε ≤ 0 (and NaN) mean no smoothing
         raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+    if not label_smoothing > 0:
+        label_smoothing = 0.0
     if (isinstance(target, Tensor) and target.dtype.kind == "f" and isinstance(logits, Tensor)
             and target.shape == logits.shape):
         raise TypeError("cross_entropy: class-probability targets (a float target shaped like the "
@@ -247,10 +270,12 @@ def cross_entropy(logits, target, weight=None, size_average=None, ignore_index=-
              and not bool((target.data == ignore_index).any()))
     # target goes in as a Tensor so that apply() checks it is on the logits' device;
     # it never requires grad (backward returns None for it)
-    if plain:
+    refuse = _check_spatial_target("cross_entropy", logits, target, reduction)
+    if plain and not refuse:
         return CrossEntropy.apply(logits, target, reduction=reduction)
     return ClassLoss.apply(logits, target, weight, ignore_index=int(ignore_index),
-                           label_smoothing=float(label_smoothing), reduction=reduction, log_softmax=True)
+                           label_smoothing=float(label_smoothing), reduction=reduction, log_softmax=True,
+                           refuse_backward=refuse and _UINT8_BACKWARD.format(op="cross_entropy"))
 
 
 def nll_loss(log_probs, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -264,8 +289,10 @@ def nll_loss(log_probs, target, weight=None, size_average=None, ignore_index=-10
                         f"(pass reduction={weight!r} by keyword, as in torch's signature)")
     reduction = _check_reduction("nll_loss", reduction, size_average, reduce)
     target, _ = _check_class_problem("nll_loss", log_probs, target, weight, ignore_index)
+    refuse = _check_spatial_target("nll_loss", log_probs, target, reduction)
     return ClassLoss.apply(log_probs, target, weight, ignore_index=int(ignore_index),
-                           label_smoothing=0.0, reduction=reduction, log_softmax=False)
+                           label_smoothing=0.0, reduction=reduction, log_softmax=False,
+                           refuse_backward=refuse and _UINT8_BACKWARD.format(op="nll_loss"))
 
 
 class MSE(Function):
@@ -278,13 +305,19 @@ class MSE(Function):
         squared = diff * diff
         if reduction == "none":
             return squared
-        return squared.mean() if reduction == "mean" else squared.sum()
+        if reduction == "sum":
+            return squared.sum()
+        with _quiet(get_array_module(x)):    # the mean of nothing is NaN, as torch
+            return squared.sum() / x.dtype.type(x.size)
 
     @staticmethod
     def backward(ctx, g):
         diff = ctx.saved[0]
-        scale = 2 / diff.size if ctx.reduction == "mean" else 2
-        grad = diff * (g * scale)
+        if ctx.reduction == "mean":
+            with _quiet(get_array_module(diff)):      # an empty input: g / 0 scales nothing
+                grad = diff * (g * 2 / diff.dtype.type(diff.size))
+        else:
+            grad = diff * (g * 2)
         need_x, need_y = ctx.needs_input_grad
         return (grad if need_x else None), (-grad if need_y else None)
 
@@ -298,6 +331,8 @@ def mse_loss(x, target, size_average=None, reduce=None, reduction="mean"):
     reduction = _check_reduction("mse_loss", reduction, size_average, reduce)
     expect_tensor(x, "mse_loss")
     expect_tensor(target, "mse_loss", "target")
+    if x.dtype.kind != "f" or target.dtype.kind != "f":
+        raise TypeError(f"mse_loss: expected floating point input and target, got {x.dtype} and {target.dtype}")
     if x.shape != target.shape:
         raise ValueError(f"mse_loss: input shape {x.shape} and target shape {target.shape} differ")
     return MSE.apply(x, target, reduction=reduction)
