@@ -745,3 +745,86 @@ def test_a_functional_op_given_a_list_raises_type_error_naming_it(op):
         getattr(F, op)([1.0, 2.0])
     with pytest.raises((TypeError, AttributeError)):     # torch: TypeError or AttributeError
         getattr(torch if op == "flatten" else TF, op)([1.0, 2.0])
+
+
+# ==== cases the fuzzing found (each: what torch 2.13 does) ======================================
+
+def test_softmax_of_an_empty_integer_tensor_returns_it_as_torch():
+    for name in ("softmax", "log_softmax"):
+        ours = getattr(F, name)(mt.tensor(np.zeros((2, 0), np.int64)), 1)
+        theirs = getattr(TF, name)(torch.zeros(2, 0, dtype=torch.long), 1)
+        assert_same(ours, theirs)
+
+
+def test_softmax_of_a_0d_tensor_is_one_as_torch():
+    for value in (3.0, np.inf):
+        assert_same(F.softmax(mt.tensor(value), 0), TF.softmax(torch.tensor(value), 0))
+        assert_same(F.log_softmax(mt.tensor(value), -1), TF.log_softmax(torch.tensor(value), -1))
+
+
+def test_dropout_of_an_empty_integer_tensor_returns_it_as_torch():
+    x = mt.tensor(np.zeros(0, np.int64))
+    assert F.dropout(x, 0.5) is x
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert F.dropout2d(x, 0.5) is x          # no "at least 2 dimensions" for an empty tensor
+        assert TF.dropout2d(torch.zeros(0, dtype=torch.long), 0.5).shape == (0,)
+
+
+@pytest.mark.parametrize("label_smoothing", [-0.1, -5.0, float("nan")])
+def test_negative_or_nan_label_smoothing_means_none_as_torch(label_smoothing):
+    z, t = np.random.default_rng(0).standard_normal((3, 4)), np.array([0, 1, 2])
+    ours = F.cross_entropy(mt.tensor(z), mt.tensor(t), label_smoothing=label_smoothing)
+    assert_same(ours, TF.cross_entropy(torch.tensor(z), torch.tensor(t), label_smoothing=label_smoothing))
+    assert_same(ours, F.cross_entropy(mt.tensor(z), mt.tensor(t)))
+
+
+def test_uint8_targets_of_spatial_inputs_follow_torch():
+    z = mt.rand(2, 3, 2)
+    with pytest.raises(RuntimeError):
+        TF.cross_entropy(torch.rand(2, 3, 2), torch.zeros(2, 2, dtype=torch.uint8))
+    with pytest.raises(TypeError, match="cross_entropy: expected int64 class indices"):
+        F.cross_entropy(z, mt.tensor(np.zeros((2, 2), np.uint8)))
+    # an empty input reduced to a number passes the forward, then torch's backward refuses
+    empty = mt.zeros(0, 3, 2, requires_grad=True)
+    loss = F.nll_loss(empty, mt.tensor(np.zeros((0, 2), np.uint8)))
+    assert np.isnan(loss.item())
+    with pytest.raises(RuntimeError, match="nll_loss: the backward .* int64"):
+        loss.backward()
+
+
+def test_spatial_input_with_no_classes_is_refused_as_torch():
+    with pytest.raises(RuntimeError):
+        TF.cross_entropy(torch.rand(2, 0, 2), torch.full((2, 2), -100))
+    with pytest.raises(ValueError, match="cross_entropy: an input of 3 dims needs at least one class"):
+        F.cross_entropy(mt.rand(2, 0, 2), mt.tensor(np.full((2, 2), -100)))
+    # (N, 0) with every target ignored is accepted by both: NaN
+    assert np.isnan(F.cross_entropy(mt.rand(2, 0), mt.tensor([-100, -100])).item())
+    assert np.isnan(TF.cross_entropy(torch.rand(2, 0), torch.tensor([-100, -100])).item())
+
+
+def test_mse_loss_refuses_integers_and_gives_nan_for_nothing_as_torch():
+    with pytest.raises(NotImplementedError):
+        TF.mse_loss(torch.ones(2, dtype=torch.long), torch.ones(2, dtype=torch.long))
+    with pytest.raises(TypeError, match="mse_loss: expected floating point"):
+        F.mse_loss(mt.tensor([1, 2]), mt.tensor([1, 2]))
+    x = mt.zeros(0, requires_grad=True)
+    loss = F.mse_loss(x, mt.zeros(0))
+    assert np.isnan(loss.item()) and np.isnan(TF.mse_loss(torch.zeros(0), torch.zeros(0)).item())
+    loss.backward()
+    assert x.grad.shape == (0,)
+
+
+def test_clip_grad_inf_norm_of_an_empty_gradient_is_refused_as_torch():
+    for p in (float("inf"), -float("inf")):
+        t = torch.nn.Parameter(torch.zeros(0))
+        t.grad = torch.zeros(0)
+        with pytest.raises(RuntimeError):
+            torch.nn.utils.clip_grad_norm_([t], 1.0, p)
+        ours = nn.Parameter(mt.zeros(0))
+        ours.grad = mt.zeros(0)
+        with pytest.raises(RuntimeError, match="clip_grad_norm_: cannot compute the -?inf norm"):
+            nn.utils.clip_grad_norm_([ours], 1.0, p)
+    ours = nn.Parameter(mt.zeros(0))
+    ours.grad = mt.zeros(0)
+    assert nn.utils.clip_grad_norm_([ours], 1.0).item() == 0.0

@@ -173,7 +173,7 @@ def _softmax_input(x, dim, dtype, op):
         x = x.to(dtype=as_dtype(dtype))
     if x.data.size:             # torch returns an empty integer tensor as it is
         expect_floating(x, op)
-    axis = normalize_dim(dim, x.ndim, op)
+    axis = normalize_dim(dim, max(x.ndim, 1), op)   # a 0-d tensor takes dim -1 or 0, as torch
     return x, (axis if x.ndim else None)    # a 0-d tensor reduces over its single element
 
 
