@@ -177,6 +177,28 @@ def test_fuzz_nll_loss(problem, layer):
 
 
 @FUZZ
+@given(shape=shapes(min_dims=1, max_dims=4), x_dtype=st.sampled_from(FLOAT_DTYPES + (np.int64,)),
+       p_dtype=st.sampled_from(FLOAT_DTYPES + (np.int64,)), weighted=st.booleans(),
+       ignore_index=st.sampled_from([-100, -1, 0]), reduction=st.sampled_from(["mean", "sum", "none"]),
+       label_smoothing=st.sampled_from([0.0, 0.2, 1.0]), seed=st.integers(0, 2**16), layer=st.booleans())
+def test_fuzz_cross_entropy_with_class_probabilities(shape, x_dtype, p_dtype, weighted, ignore_index, reduction,
+                                                     label_smoothing, seed, layer):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-5, 5, shape).astype(x_dtype)
+    p = (rng.random(shape) * (3 if p_dtype == np.int64 else 1)).astype(p_dtype)
+    n_classes = shape[0] if len(shape) == 1 else shape[1]
+    args = [x, p] + ([rng.uniform(0, 2, n_classes).astype(x_dtype)] if weighted else [])
+    kwargs = dict(ignore_index=ignore_index, reduction=reduction, label_smoothing=label_smoothing)
+
+    def fn(lib, t_x, t_p, *t_w):
+        w = t_w[0] if t_w else None
+        if layer:
+            return lib.nn.CrossEntropyLoss(weight=w, **kwargs)(t_x, t_p)
+        return functional(lib).cross_entropy(t_x, t_p, weight=w, **kwargs)
+    against_torch("entropy", fn, args, requires_grad=[x.dtype.kind == "f", p.dtype.kind == "f", False][:len(args)])
+
+
+@FUZZ
 @given(x=nd_arrays(dtypes=ALL_DTYPES), y_seed=st.integers(0, 2**16), reduction=st.sampled_from(["mean", "sum", "none", "x"]),
        layer=st.booleans(), as_list=st.integers(0, 9))
 def test_fuzz_mse_loss(x, y_seed, reduction, layer, as_list):

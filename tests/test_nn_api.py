@@ -92,6 +92,34 @@ def test_nll_loss_matches_torch_float64(rng, shape, target_shape, reduction, wei
     assert_same(gm, gt, **F64)
 
 
+@pytest.mark.parametrize("shape", [(4, 3), (3,), (2, 3, 2, 2), (0, 3)])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.3])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cross_entropy_with_class_probabilities_matches_torch_float64(rng, shape, reduction, label_smoothing,
+                                                                      weighted):
+    z, p = rng.standard_normal(shape), rng.random(shape)
+    w = rng.random(3) if weighted else None
+    kw = dict(reduction=reduction, label_smoothing=label_smoothing)
+    zm, pm = mt.tensor(z, requires_grad=True), mt.tensor(p, requires_grad=True)
+    zt, pt = torch.tensor(z, requires_grad=True), torch.tensor(p, requires_grad=True)
+    ym = F.cross_entropy(zm, pm, weight=None if w is None else mt.tensor(w), **kw)
+    yt = TF.cross_entropy(zt, pt, weight=None if w is None else torch.tensor(w), **kw)
+    assert_same(ym, yt, **F64)
+    g = rng.standard_normal(tuple(yt.shape))
+    ym.backward(mt.tensor(g))
+    yt.backward(torch.tensor(g))
+    assert_same(zm.grad, zt.grad, **F64)
+    assert_same(pm.grad, pt.grad, **F64)     # the target gets its gradient too
+
+
+def test_gradcheck_cross_entropy_with_class_probabilities(rng):
+    z, p = rng.standard_normal((3, 4)), rng.random((3, 4))
+    w = mt.tensor(rng.random(4))
+    assert mt.gradcheck(lambda a, b: F.cross_entropy(a, b, weight=w, label_smoothing=0.2),
+                        [mt.tensor(z, requires_grad=True), mt.tensor(p, requires_grad=True)])
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("label_smoothing", [0.0, 0.3])
 def test_gradcheck_cross_entropy_with_every_option(rng, reduction, label_smoothing):
@@ -212,7 +240,8 @@ def test_plain_cross_entropy_keeps_the_fused_op():
     (lambda z, t: F.cross_entropy(z, mt.tensor([0, 5, -100])), ValueError, r"cross_entropy: target values"),
     (lambda z, t: F.cross_entropy(z, mt.tensor([0, -1, 1])), ValueError, r"cross_entropy: target values"),
     (lambda z, t: F.cross_entropy(z.long(), t), TypeError, r"cross_entropy: expected a floating point input"),
-    (lambda z, t: F.cross_entropy(z, mt.rand(3, 4)), TypeError, r"cross_entropy: class-probability targets"),
+    (lambda z, t: F.cross_entropy(z, mt.rand(3, 4), ignore_index=1), ValueError, r"cross_entropy: ignore_index is not supported"),
+    (lambda z, t: F.cross_entropy(z, mt.tensor(np.zeros((3, 4), np.int64))), TypeError, r"cross_entropy: expected a floating point target"),
     (lambda z, t: F.cross_entropy([[1.0]], t), TypeError, r"cross_entropy: expected input to be a Tensor, got list"),
     (lambda z, t: F.cross_entropy(mt.rand(3, 4, 2), t), ValueError, r"cross_entropy: expected target of shape \(3, 2\)"),
     (lambda z, t: F.nll_loss(z, t, reduction="avg"), ValueError, r"nll_loss: reduction"),
@@ -236,6 +265,8 @@ def test_class_loss_refusals_agree_with_torch():
                lambda: TF.cross_entropy(z, torch.tensor([0, -1, 1])),
                lambda: TF.cross_entropy(z.long(), t),
                lambda: TF.cross_entropy(torch.rand(3, 4, 2), t),
+               lambda: TF.cross_entropy(z, torch.rand(3, 4), ignore_index=1),
+               lambda: TF.cross_entropy(z, torch.zeros(3, 4, dtype=torch.long)),
                lambda: TF.nll_loss(z, t, reduction="avg"),
                lambda: TF.nll_loss(z, t, weight=torch.ones(4, requires_grad=True))]
     for call in refused:

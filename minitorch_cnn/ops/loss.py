@@ -250,7 +250,11 @@ def cross_entropy(logits, target, weight=None, size_average=None, ignore_index=-
     summed weight of the others: NaN when all are ignored); label_smoothing ε mixes in (ε / C) times
     the weighted sum over all classes.  With lp = log softmax(z) and G the gradient of the loss with
     respect to lp (the module docstring): dz = G − softmax(z) · Σ_c G; in the plain case
-    dz = (softmax(z) − onehot(t)) · g  (/ N for 'mean')."""
+    dz = (softmax(z) − onehot(t)) · g  (/ N for 'mean').
+
+    A float target shaped like the logits holds class probabilities p, as in torch: loss_i =
+    −Σ_c w_c p'_ic lp_ic with p' = p (1 − ε) + ε / C, 'mean' over rows; dz = softmax(z) Σ_c w_c p'_c − w p'
+    (times g), dp = −w lp (1 − ε) · g."""
     if isinstance(weight, str):
         raise TypeError(f"cross_entropy: weight must be a Tensor or None, got str {weight!r} "
                         f"(pass reduction={weight!r} by keyword, as in torch's signature)")
@@ -261,10 +265,9 @@ def cross_entropy(logits, target, weight=None, size_average=None, ignore_index=-
         raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
     if not label_smoothing > 0:
         label_smoothing = 0.0
-    if (isinstance(target, Tensor) and target.dtype.kind == "f" and isinstance(logits, Tensor)
-            and target.shape == logits.shape):
-        raise TypeError("cross_entropy: class-probability targets (a float target shaped like the "
-                        "input) are not supported; pass class indices (int64)")
+    if isinstance(target, Tensor) and isinstance(logits, Tensor) and target.shape == logits.shape \
+            and logits.ndim >= 1:
+        return _probability_cross_entropy(logits, target, weight, ignore_index, reduction, label_smoothing)
     target, n_classes = _check_class_problem("cross_entropy", logits, target, weight, ignore_index)
     plain = (logits.ndim == 2 and n_classes > 0 and weight is None and label_smoothing == 0
              and not bool((target.data == ignore_index).any()))
@@ -276,6 +279,50 @@ def cross_entropy(logits, target, weight=None, size_average=None, ignore_index=-
     return ClassLoss.apply(logits, target, weight, ignore_index=int(ignore_index),
                            label_smoothing=float(label_smoothing), reduction=reduction, log_softmax=True,
                            refuse_backward=refuse and _UINT8_BACKWARD.format(op="cross_entropy"))
+
+
+def _probability_cross_entropy(logits, target, weight, ignore_index, reduction, label_smoothing):
+    """cross_entropy with class probabilities p (target shaped like the logits), as torch:
+    loss_i = −Σ_c w_c · p'_ic · lp_ic with p' = p (1 − ε) + ε / C; 'mean' divides by the number of
+    rows (not by weights).  Built from differentiable ops, so p gets its gradient too."""
+    from .activation import log_softmax
+    op = "cross_entropy"
+    if target.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating point target for class probabilities (a target "
+                        f"shaped like the input), got {target.dtype}")
+    if logits.dtype.kind != "f" and logits.data.size:    # (torch lets an empty one through)
+        raise TypeError(f"{op}: expected a floating point input, got dtype {logits.dtype}")
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral):
+        raise TypeError(f"{op}: ignore_index must be an int, got {type(ignore_index).__name__}")
+    if ignore_index >= 0:
+        raise ValueError(f"{op}: ignore_index is not supported for class-probability targets "
+                         f"(got {ignore_index}; torch refuses any ignore_index ≥ 0)")
+    class_dim = 0 if logits.ndim == 1 else 1
+    n_classes = logits.shape[class_dim]
+    if weight is not None:
+        expect_tensor(weight, op, "weight")
+        if weight.shape != (n_classes,):
+            raise ValueError(f"{op}: weight tensor should be defined either for all {n_classes} classes "
+                             f"or no classes, but got weight of shape {weight.shape}")
+        if weight.requires_grad and is_grad_enabled():
+            raise RuntimeError(f"{op}: not differentiable with respect to weight; this input cannot "
+                               f"have requires_grad=True (pass weight.detach())")
+    lp = log_softmax(logits, class_dim)
+    if label_smoothing > 0 and n_classes:      # in the target's own dtype, as torch
+        target = target * (1 - label_smoothing) + label_smoothing / n_classes
+    # one dtype for both before they meet, so that each gradient comes back in its own dtype
+    dtype = np.result_type(lp.dtype, target.dtype) if lp.dtype.kind == "f" else target.dtype
+    terms = lp.to(dtype=dtype) * target.to(dtype=dtype)
+    if weight is not None:
+        terms = terms * weight.reshape((n_classes,) + (1,) * (logits.ndim - class_dim - 1))
+    if reduction == "none":
+        return -terms.sum(dim=class_dim)
+    total = -terms.sum()
+    if reduction == "sum":
+        return total
+    if logits.data.size == 0:      # torch fills the mean of nothing with NaN (gradient 0)
+        return total * 0 + float("nan")
+    return total / (logits.data.size // n_classes)
 
 
 def nll_loss(log_probs, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
