@@ -244,6 +244,7 @@ def test_plain_cross_entropy_keeps_the_fused_op():
     (lambda z, t: F.cross_entropy(z, mt.tensor(np.zeros((3, 4), np.int64))), TypeError, r"cross_entropy: expected a floating point target"),
     (lambda z, t: F.cross_entropy([[1.0]], t), TypeError, r"cross_entropy: expected input to be a Tensor, got list"),
     (lambda z, t: F.cross_entropy(mt.rand(3, 4, 2), t), ValueError, r"cross_entropy: expected target of shape \(3, 2\)"),
+    (lambda z, t: F.cross_entropy(z, np.array([0, 1, 2])), TypeError, r"cross_entropy: expected target to be a Tensor, got ndarray"),
     (lambda z, t: F.nll_loss(z, t, reduction="avg"), ValueError, r"nll_loss: reduction"),
     (lambda z, t: F.nll_loss(z, t, weight=mt.ones(4, requires_grad=True)), RuntimeError, r"nll_loss: not differentiable"),
 ])
@@ -267,6 +268,7 @@ def test_class_loss_refusals_agree_with_torch():
                lambda: TF.cross_entropy(torch.rand(3, 4, 2), t),
                lambda: TF.cross_entropy(z, torch.rand(3, 4), ignore_index=1),
                lambda: TF.cross_entropy(z, torch.zeros(3, 4, dtype=torch.long)),
+               lambda: TF.cross_entropy(z, np.array([0, 1, 2])),
                lambda: TF.nll_loss(z, t, reduction="avg"),
                lambda: TF.nll_loss(z, t, weight=torch.ones(4, requires_grad=True))]
     for call in refused:

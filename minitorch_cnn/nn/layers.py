@@ -14,7 +14,7 @@ from ..ops.pairs import pair
 from . import init
 from .module import Module, Parameter
 from ..ops.checks import expect_tensor
-from ..ops.loss import _check_reduction
+from ..ops.loss import check_reduction
 
 
 def _empty(*shape):
@@ -196,7 +196,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
-        if not isinstance(p, bool) and isinstance(p, (int, float)) and not 0 <= p <= 1:
+        if not isinstance(p, bool) and isinstance(p, numbers.Real) and not 0 <= p <= 1:
             raise ValueError(f"{type(self).__name__}: probability p must be in [0, 1], got {p}")
         self.p, self.inplace = p, inplace
 
@@ -362,7 +362,7 @@ class CrossEntropyLoss(Module):
                             f"(pass reduction={weight!r} by keyword, as in torch's signature)")
         self.register_buffer("weight", weight)
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
-        self.reduction = _check_reduction("CrossEntropyLoss", reduction, size_average, reduce)
+        self.reduction = check_reduction("CrossEntropyLoss", reduction, size_average, reduce)
 
     def forward(self, logits, target):
         expect_tensor(logits, "CrossEntropyLoss")
@@ -377,7 +377,7 @@ class MSELoss(Module):
         if isinstance(size_average, str):
             raise TypeError(f"MSELoss: size_average must be a bool or None, got str {size_average!r} "
                             f"(pass reduction={size_average!r} by keyword, as in torch's signature)")
-        self.reduction = _check_reduction("MSELoss", reduction, size_average, reduce)
+        self.reduction = check_reduction("MSELoss", reduction, size_average, reduce)
 
     def forward(self, x, target):
         expect_tensor(x, "MSELoss")
@@ -421,7 +421,7 @@ class NLLLoss(Module):
                             f"(pass reduction={weight!r} by keyword, as in torch's signature)")
         self.register_buffer("weight", weight)
         self.ignore_index = ignore_index
-        self.reduction = _check_reduction("NLLLoss", reduction, size_average, reduce)
+        self.reduction = check_reduction("NLLLoss", reduction, size_average, reduce)
 
     def forward(self, log_probs, target):
         expect_tensor(log_probs, "NLLLoss")

@@ -175,7 +175,7 @@ class ClassLoss(Function):
         return _unrows(grad_lp, shape), None, None
 
 
-def _check_reduction(op, reduction, size_average=None, reduce=None):
+def check_reduction(op, reduction, size_average=None, reduce=None):
     """torch's legacy size_average/reduce flags, then the reduction name."""
     if size_average is not None or reduce is not None:
         size_average = True if size_average is None else size_average
@@ -200,9 +200,7 @@ def _check_spatial_target(op, x, target, reduction):
 def _check_class_problem(op, x, target, weight, ignore_index):
     """Shapes, dtypes and target values for (N, C, d1, ...) / (C,) inputs with class targets."""
     expect_tensor(x, op)
-    if isinstance(target, (list, tuple)) or not hasattr(target, "shape"):
-        raise TypeError(f"{op}: expected target to be a Tensor of class indices, got {type(target).__name__}")
-    target = target if isinstance(target, Tensor) else Tensor(target)
+    expect_tensor(target, op, "target")     # torch takes no list or NumPy array either
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating point input, got dtype {x.dtype}")
     if x.ndim == 0:
@@ -258,7 +256,7 @@ def cross_entropy(logits, target, weight=None, size_average=None, ignore_index=-
     if isinstance(weight, str):
         raise TypeError(f"cross_entropy: weight must be a Tensor or None, got str {weight!r} "
                         f"(pass reduction={weight!r} by keyword, as in torch's signature)")
-    reduction = _check_reduction("cross_entropy", reduction, size_average, reduce)
+    reduction = check_reduction("cross_entropy", reduction, size_average, reduce)
     if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real):
         raise TypeError(f"cross_entropy: label_smoothing must be a float, got {type(label_smoothing).__name__}")
     if label_smoothing > 1.0:   # torch refuses only this side; ε ≤ 0 (and NaN) mean no smoothing
@@ -334,7 +332,7 @@ def nll_loss(log_probs, target, weight=None, size_average=None, ignore_index=-10
     if isinstance(weight, str):
         raise TypeError(f"nll_loss: weight must be a Tensor or None, got str {weight!r} "
                         f"(pass reduction={weight!r} by keyword, as in torch's signature)")
-    reduction = _check_reduction("nll_loss", reduction, size_average, reduce)
+    reduction = check_reduction("nll_loss", reduction, size_average, reduce)
     target, _ = _check_class_problem("nll_loss", log_probs, target, weight, ignore_index)
     refuse = _check_spatial_target("nll_loss", log_probs, target, reduction)
     return ClassLoss.apply(log_probs, target, weight, ignore_index=int(ignore_index),
@@ -375,7 +373,7 @@ def mse_loss(x, target, size_average=None, reduce=None, reduction="mean"):
     if isinstance(size_average, str):
         raise TypeError(f"mse_loss: size_average must be a bool or None, got str {size_average!r} "
                         f"(pass reduction={size_average!r} by keyword, as in torch's signature)")
-    reduction = _check_reduction("mse_loss", reduction, size_average, reduce)
+    reduction = check_reduction("mse_loss", reduction, size_average, reduce)
     expect_tensor(x, "mse_loss")
     expect_tensor(target, "mse_loss", "target")
     if x.dtype.kind != "f" or target.dtype.kind != "f":
