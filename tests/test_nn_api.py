@@ -632,6 +632,23 @@ def test_sequential_from_ordered_dict_names_its_children_by_the_keys():
     assert list(ours._modules) == list(theirs._modules)
 
 
+def test_sequential_insert_pop_and_delete_match_torch():
+    make = lambda lib: lib.Sequential(lib.ReLU(), lib.Tanh(), lib.Sigmoid())
+    ours, theirs = make(nn), make(torch.nn)
+    for seq, lib in ((ours, nn), (theirs, torch.nn)):
+        seq.insert(1, lib.Identity())
+        seq.insert(-1, lib.LeakyReLU())
+        seq.extend([lib.ReLU()])
+        seq.pop(0)
+        del seq[1]
+        seq[0] = lib.Tanh()
+    assert repr(ours) == repr(theirs)
+    with pytest.raises(IndexError):
+        theirs.insert(10, torch.nn.ReLU())
+    with pytest.raises(IndexError, match="Sequential.insert: index 10 is out of range"):
+        ours.insert(10, nn.ReLU())
+
+
 def test_sequential_refuses_what_torch_refuses():
     for bad in ((3,), ({"a": nn.ReLU()},), (OrderedDict(), nn.ReLU())):
         with pytest.raises(TypeError, match="is not a Module subclass"):

@@ -330,9 +330,12 @@ class Sequential(Module):
         return self
 
     def insert(self, index, module):
-        """Put `module` before position `index` (list semantics); children are renumbered."""
+        """Put `module` before position `index` (-len ≤ index ≤ len, as torch); the children are
+        renumbered '0', '1', ... (torch's own renumbering fails on named children)."""
         if not isinstance(module, Module):
             raise TypeError(f"{type(self).__name__}.insert: {type(module).__name__} is not a Module subclass")
+        if not -len(self) <= index <= len(self):
+            raise IndexError(f"{type(self).__name__}.insert: index {index} is out of range for {len(self)} modules")
         modules = list(self._modules.values())
         modules.insert(index, module)
         self._modules = OrderedDict((str(k), m) for k, m in enumerate(modules))

@@ -177,15 +177,15 @@ def _softmax_input(x, dim, dtype, op):
     return x, (axis if x.ndim else None)    # a 0-d tensor reduces over its single element
 
 
-def softmax(x, dim, dtype=None):
+def softmax(x, dim, _stacklevel=3, dtype=None):
     """F.softmax: x (any shape, floating; or any x with dtype=) -> eˣ / Σ_dim eˣ, same shape;
-    dx = out · (g − Σ_dim g · out)."""
+    dx = out · (g − Σ_dim g · out).  (_stacklevel: torch's signature; unused.)"""
     x, axis = _softmax_input(x, dim, dtype, "softmax")
     return Softmax.apply(x, dim=axis)
 
 
-def log_softmax(x, dim, dtype=None):
+def log_softmax(x, dim, _stacklevel=3, dtype=None):
     """F.log_softmax: x (any shape, floating; or any x with dtype=) -> x − log Σ_dim eˣ, same shape;
-    dx = g − softmax(x) · Σ_dim g."""
+    dx = g − softmax(x) · Σ_dim g.  (_stacklevel: torch's signature; unused.)"""
     x, axis = _softmax_input(x, dim, dtype, "log_softmax")
     return LogSoftmax.apply(x, dim=axis)
