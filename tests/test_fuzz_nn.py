@@ -2,7 +2,6 @@
 dropout2d, cross_entropy / nll_loss / mse_loss with every option, flatten, the layers, the
 containers and gradient clipping, over random shapes (zero sizes included), dtypes, NaN/inf,
 strided inputs, argument values and wrong argument types."""
-import warnings
 
 import numpy as np
 import pytest

@@ -675,7 +675,7 @@ def test_module_apply_initialises_weights():
 
     def init(m):
         if isinstance(m, nn.Linear):
-            nn.init.constant_(m.weight, 0.5) if hasattr(nn.init, "constant_") else m.weight.data.fill(0.5)
+            nn.init.constant_(m.weight, 0.5)
     model.apply(init)
     assert all(np.all(arr(m.weight.detach()) == 0.5) for m in model if isinstance(m, nn.Linear))
 
