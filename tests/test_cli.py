@@ -95,7 +95,7 @@ def poison_loss_at_batch(monkeypatch, n):
     original = train.F.cross_entropy
 
     def cross_entropy(logits, target, reduction="mean"):
-        loss = original(logits, target, reduction)
+        loss = original(logits, target, reduction=reduction)   # torch's 3rd positional is weight
         if reduction == "mean":                 # training batches; evaluation sums
             calls["n"] += 1
             if calls["n"] == n:

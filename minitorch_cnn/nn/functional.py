@@ -1,8 +1,9 @@
 """minitorch_cnn.nn.functional (imported as F): every op, by the names PyTorch uses."""
-from ..ops.activation import log_softmax, relu, sigmoid, softmax, tanh
+from ..ops.checks import expect_tensor
+from ..ops.activation import leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from ..ops.conv import conv2d
-from ..ops.dropout import dropout
-from ..ops.loss import cross_entropy, mse_loss
+from ..ops.dropout import dropout, dropout2d
+from ..ops.loss import cross_entropy, mse_loss, nll_loss
 from ..ops.matmul import linear
 from ..ops.norm import batch_norm
 from ..ops.pool import avg_pool2d, max_pool2d
@@ -12,8 +13,9 @@ from ..ops.shape import flatten as _flatten
 def flatten(x, start_dim=1, end_dim=-1):
     """F.flatten: (N, C, H, W) -> (N, C·H·W) by default (dims start_dim..end_dim merged);
     dx = g reshaped back to x's shape."""
-    return _flatten(x, start_dim, end_dim)
+    return _flatten(expect_tensor(x, "flatten"), start_dim, end_dim)
 
 
-__all__ = ["avg_pool2d", "batch_norm", "conv2d", "cross_entropy", "dropout", "flatten",
-           "linear", "log_softmax", "max_pool2d", "mse_loss", "relu", "sigmoid", "softmax", "tanh"]
+__all__ = ["avg_pool2d", "batch_norm", "conv2d", "cross_entropy", "dropout", "dropout2d", "flatten",
+           "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "relu",
+           "sigmoid", "softmax", "tanh"]

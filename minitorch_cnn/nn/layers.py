@@ -4,6 +4,8 @@ Each layer checks its input against its own configuration first, so an error
 names the layer the way it prints: `Conv2d(3→16): expected input (N, 3, H, W), got ...`.
 """
 import math
+import numbers
+from collections import OrderedDict
 
 import numpy as np
 
@@ -11,6 +13,8 @@ from . import functional as F
 from ..ops.pairs import pair
 from . import init
 from .module import Module, Parameter
+from ..ops.checks import expect_tensor
+from ..ops.loss import check_reduction
 
 
 def _empty(*shape):
@@ -187,34 +191,45 @@ class BatchNorm2d(_BatchNorm):
 
 
 class Dropout(Module):
-    """Zero elements with probability p while training (scaling the rest by 1/(1−p))."""
+    """Zero elements with probability p while training (scaling the rest by 1/(1−p)).
+    inplace=True is accepted and computed out of place (same values; the input is left unchanged)."""
 
-    def __init__(self, p=0.5):
+    def __init__(self, p=0.5, inplace=False):
         super().__init__()
-        if not 0 <= p <= 1:
-            raise ValueError(f"Dropout: probability p must be in [0, 1], got {p}")
-        self.p = p
+        if not isinstance(p, bool) and isinstance(p, numbers.Real) and not 0 <= p <= 1:
+            raise ValueError(f"{type(self).__name__}: probability p must be in [0, 1], got {p}")
+        self.p, self.inplace = p, inplace
 
     def forward(self, x):
-        return F.dropout(x, self.p, self.training)
+        return F.dropout(expect_tensor(x, "Dropout"), self.p, self.training, self.inplace)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}" + (", inplace=True" if self.inplace else "")
 
 
 class ReLU(Module):
+    """max(x, 0).  inplace=True is accepted and computed out of place: the same values, but the
+    input is left unchanged and a new tensor is returned (torch overwrites the input)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, x):
-        return F.relu(x)
+        return F.relu(expect_tensor(x, "ReLU"), inplace=self.inplace)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
 
 
 class Tanh(Module):
     def forward(self, x):
-        return F.tanh(x)
+        return F.tanh(expect_tensor(x, "Tanh"))
 
 
 class Sigmoid(Module):
     def forward(self, x):
-        return F.sigmoid(x)
+        return F.sigmoid(expect_tensor(x, "Sigmoid"))
 
 
 class Softmax(Module):
@@ -223,7 +238,7 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, x):
-        return F.softmax(x, self.dim)
+        return F.softmax(expect_tensor(x, type(self).__name__), self.dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -231,7 +246,7 @@ class Softmax(Module):
 
 class LogSoftmax(Softmax):
     def forward(self, x):
-        return F.log_softmax(x, self.dim)
+        return F.log_softmax(expect_tensor(x, "LogSoftmax"), self.dim)
 
 
 class Flatten(Module):
@@ -242,32 +257,62 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x):
-        return F.flatten(x, self.start_dim, self.end_dim)
+        return F.flatten(expect_tensor(x, "Flatten"), self.start_dim, self.end_dim)
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
 class Identity(Module):
+    """Returns its input unchanged (whatever it is); the constructor takes and ignores any
+    arguments, as torch's, so it can stand in for a configured layer."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
     def forward(self, x):
         return x
 
 
 class Sequential(Module):
-    """Modules applied in order; children named '0', '1', ... as in PyTorch."""
+    """Modules applied in order; children named '0', '1', ... as in PyTorch, or by the keys of a
+    single OrderedDict argument: Sequential(OrderedDict([('conv', ...), ('act', ...)]))."""
 
     def __init__(self, *modules):
         super().__init__()
-        for i, m in enumerate(modules):
-            self.add_module(str(i), m)
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
+            for name, m in modules[0].items():
+                self.add_module(name, m)
+        else:
+            for i, m in enumerate(modules):
+                self.add_module(str(i), m)
+
+    def _name_at(self, i):
+        n = len(self._modules)
+        if isinstance(i, bool) or not isinstance(i, numbers.Integral):
+            raise TypeError(f"{type(self).__name__} indices must be integers or slices, "
+                            f"not {type(i).__name__}")
+        if not -n <= i < n:
+            raise IndexError(f"{type(self).__name__}: index {i} is out of range")
+        return list(self._modules)[i % n]
 
     def __getitem__(self, i):
         if not isinstance(i, slice):
-            return list(self._modules.values())[i]
-        part = Sequential()       # a slice keeps the children's names, as in PyTorch
+            return self._modules[self._name_at(i)]
+        part = type(self)()       # a slice keeps the children's names, as in PyTorch
         for name, module in list(self._modules.items())[i]:
             part.add_module(name, module)
         return part
+
+    def __setitem__(self, i, module):
+        self.add_module(self._name_at(i), module)
+
+    def __delitem__(self, i):
+        names = list(self._modules)[i] if isinstance(i, slice) else [self._name_at(i)]
+        for name in names:
+            del self._modules[name]
+        # torch renumbers what is left '0', '1', ... (even children that had names)
+        self._modules = OrderedDict((str(k), m) for k, m in enumerate(self._modules.values()))
 
     def __len__(self):
         return len(self._modules)
@@ -279,6 +324,28 @@ class Sequential(Module):
         self.add_module(str(len(self)), module)
         return self
 
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        """Put `module` before position `index` (-len ≤ index ≤ len, as torch); the children are
+        renumbered '0', '1', ... (torch's own renumbering fails on named children)."""
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}.insert: {type(module).__name__} is not a Module subclass")
+        if not -len(self) <= index <= len(self):
+            raise IndexError(f"{type(self).__name__}.insert: index {index} is out of range for {len(self)} modules")
+        modules = list(self._modules.values())
+        modules.insert(index, module)
+        self._modules = OrderedDict((str(k), m) for k, m in enumerate(modules))
+        return self
+
+    def pop(self, index):
+        module = self[index]
+        del self[index]
+        return module
+
     def forward(self, x):
         for m in self._modules.values():
             x = m(x)
@@ -286,20 +353,232 @@ class Sequential(Module):
 
 
 class CrossEntropyLoss(Module):
-    """Softmax cross-entropy on logits (N, C) and integer targets (N,)."""
+    """Softmax cross-entropy on logits (N, C) / (C,) / (N, C, d1, ...) and class-index targets, with
+    torch's weight (a buffer, in the state_dict when given), ignore_index, reduction and
+    label_smoothing; see F.cross_entropy."""
 
-    def __init__(self, reduction="mean"):
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                 reduction="mean", label_smoothing=0.0):
         super().__init__()
-        self.reduction = reduction
+        if isinstance(weight, str):
+            raise TypeError(f"CrossEntropyLoss: weight must be a Tensor or None, got str {weight!r} "
+                            f"(pass reduction={weight!r} by keyword, as in torch's signature)")
+        self.register_buffer("weight", weight)
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
+        self.reduction = check_reduction("CrossEntropyLoss", reduction, size_average, reduce)
 
     def forward(self, logits, target):
-        return F.cross_entropy(logits, target, self.reduction)
+        expect_tensor(logits, "CrossEntropyLoss")
+        expect_tensor(target, "CrossEntropyLoss", "target")
+        return F.cross_entropy(logits, target, weight=self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing)
 
 
 class MSELoss(Module):
-    def __init__(self, reduction="mean"):
+    def __init__(self, size_average=None, reduce=None, reduction="mean"):
         super().__init__()
-        self.reduction = reduction
+        if isinstance(size_average, str):
+            raise TypeError(f"MSELoss: size_average must be a bool or None, got str {size_average!r} "
+                            f"(pass reduction={size_average!r} by keyword, as in torch's signature)")
+        self.reduction = check_reduction("MSELoss", reduction, size_average, reduce)
 
     def forward(self, x, target):
-        return F.mse_loss(x, target, self.reduction)
+        expect_tensor(x, "MSELoss")
+        expect_tensor(target, "MSELoss", "target")
+        return F.mse_loss(x, target, reduction=self.reduction)
+
+
+# ---- added with the container and loss options (appended: the classes above keep their place) ----
+
+class LeakyReLU(Module):
+    """x if x > 0 else negative_slope · x.  inplace=True is accepted and computed out of place
+    (same values; the input is left unchanged)."""
+
+    def __init__(self, negative_slope=0.01, inplace=False):
+        super().__init__()
+        self.negative_slope, self.inplace = negative_slope, inplace
+
+    def forward(self, x):
+        return F.leaky_relu(expect_tensor(x, "LeakyReLU"), self.negative_slope, self.inplace)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
+
+
+class Dropout2d(Dropout):
+    """Zero whole channels of (N, C, H, W) with probability p while training (scaling the rest by
+    1/(1−p)); see F.dropout2d for other ranks."""
+
+    def forward(self, x):
+        return F.dropout2d(expect_tensor(x, "Dropout2d"), self.p, self.training, self.inplace)
+
+
+class NLLLoss(Module):
+    """Negative log-likelihood of log-probabilities (N, C) / (C,) / (N, C, d1, ...) at class-index
+    targets, with torch's weight (a buffer), ignore_index and reduction; see F.nll_loss."""
+
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+        super().__init__()
+        if isinstance(weight, str):
+            raise TypeError(f"NLLLoss: weight must be a Tensor or None, got str {weight!r} "
+                            f"(pass reduction={weight!r} by keyword, as in torch's signature)")
+        self.register_buffer("weight", weight)
+        self.ignore_index = ignore_index
+        self.reduction = check_reduction("NLLLoss", reduction, size_average, reduce)
+
+    def forward(self, log_probs, target):
+        expect_tensor(log_probs, "NLLLoss")
+        expect_tensor(target, "NLLLoss", "target")
+        return F.nll_loss(log_probs, target, weight=self.weight, ignore_index=self.ignore_index,
+                          reduction=self.reduction)
+
+
+class ModuleList(Module):
+    """A list of modules, registered as children '0', '1', ... (so their parameters, state_dict
+    keys and .to() follow the model).  It has no forward: index or iterate it."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def _index(self, i):
+        n = len(self._modules)
+        if isinstance(i, bool) or not isinstance(i, numbers.Integral):
+            raise TypeError(f"ModuleList indices must be integers or slices, not {type(i).__name__}")
+        if not -n <= i < n:
+            raise IndexError(f"ModuleList: index {i} is out of range")
+        return i % n
+
+    def _renumber(self, modules):
+        self._modules = OrderedDict((str(k), m) for k, m in enumerate(modules))
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):     # a new ModuleList, numbered from 0, as torch
+            return ModuleList(list(self._modules.values())[i])
+        return self._modules[str(self._index(i))]
+
+    def __setitem__(self, i, module):
+        self.add_module(str(self._index(i)), module)
+
+    def __delitem__(self, i):
+        modules = list(self._modules.values())
+        del modules[i if isinstance(i, slice) else self._index(i)]
+        self._renumber(modules)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __iadd__(self, modules):
+        return self.extend(modules)
+
+    def __add__(self, other):
+        return ModuleList(list(self) + list(other))
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        if isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential)) \
+                or not hasattr(modules, "__iter__"):
+            raise TypeError(f"ModuleList.extend should be called with an iterable, "
+                            f"but got {type(modules).__name__}")
+        for m in list(modules):
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        """Put `module` before position `index` (list semantics, negative indices too); the
+        children after it are renumbered."""
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList.insert: {type(module).__name__} is not a Module subclass")
+        modules = list(self._modules.values())
+        modules.insert(index, module)
+        self._renumber(modules)
+
+    def pop(self, index=-1):
+        module = self[index]
+        del self[index]
+        return module
+
+    def __repr__(self):
+        # torch folds runs of identical children: "(0-2): 3 x Linear(...)"
+        reprs = [repr(m) for m in self]
+        if not reprs:
+            return "ModuleList()"
+        runs = []                 # [first index, last index, repr]
+        for i, text in enumerate(reprs):
+            if runs and runs[-1][2] == text:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, text])
+        lines = []
+        for first, last, text in runs:
+            label = f"({first}): " if first == last else f"({first}-{last}): {last - first + 1} x "
+            lines.append("  " + (label + text).replace("\n", "\n  "))
+        return "ModuleList(\n" + "\n".join(lines) + "\n)"
+
+
+class ModuleDict(Module):
+    """An ordered dict of modules, registered as children under their keys.  It has no forward."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key):
+        return self._modules[key]
+
+    def __setitem__(self, key, module):
+        self.add_module(key, module)
+
+    def __delitem__(self, key):
+        del self._modules[key]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def __contains__(self, key):
+        return key in self._modules
+
+    def keys(self):
+        return self._modules.keys()
+
+    def items(self):
+        return self._modules.items()
+
+    def values(self):
+        return self._modules.values()
+
+    def clear(self):
+        self._modules.clear()
+
+    def pop(self, key):
+        module = self._modules[key]
+        del self._modules[key]
+        return module
+
+    def update(self, modules):
+        """Add (or replace) from a mapping or an iterable of (key, module) pairs."""
+        if hasattr(modules, "items"):
+            pairs = list(modules.items())
+        elif hasattr(modules, "__iter__"):
+            pairs = []
+            for j, pair in enumerate(modules):
+                if not hasattr(pair, "__len__") or len(pair) != 2:
+                    raise ValueError(f"ModuleDict.update: element #{j} should be a (key, module) pair, "
+                                     f"got {pair!r}")
+                pairs.append(tuple(pair))
+        else:
+            raise TypeError(f"ModuleDict.update should be called with an iterable of key/value pairs, "
+                            f"but got {type(modules).__name__}")
+        for key, module in pairs:
+            self[key] = module

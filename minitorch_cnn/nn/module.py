@@ -86,6 +86,18 @@ class Module:
         self._parameters[name] = param
 
     def add_module(self, name, module):
+        """Register `module` (or None) as the child `name`, checked as torch checks it."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}.add_module: {type(module).__name__} is not a Module subclass")
+        if not isinstance(name, str):
+            raise TypeError(f"{type(self).__name__}.add_module: module name should be a string, "
+                            f"got {type(name).__name__}")
+        if "." in name:
+            raise KeyError(f"{type(self).__name__}.add_module: module name can't contain \".\", got: {name}")
+        if name == "":
+            raise KeyError(f"{type(self).__name__}.add_module: module name can't be empty string \"\"")
+        if name not in self._modules and hasattr(self, name):
+            raise KeyError(f"{type(self).__name__}.add_module: attribute '{name}' already exists")
         self._modules[name] = module
 
     # ---- running ----------------------------------------------------------
@@ -106,6 +118,14 @@ class Module:
         return _HookHandle(self._forward_hooks, key)
 
     # ---- traversal --------------------------------------------------------
+    def apply(self, fn):
+        """fn(module) on every submodule, children before parents, then on self (torch's order,
+        e.g. for custom initialisation); returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
     def named_modules(self, prefix="", memo=None):
         """Every module once (a module used twice, e.g. tied weights, under its first name)."""
         memo = set() if memo is None else memo

@@ -1,15 +1,26 @@
-"""Inverted dropout: zero each element with probability p, scale the rest by 1/(1 − p)."""
+"""Inverted dropout: zero elements (dropout) or whole channels (dropout2d) with probability p,
+scale the rest by 1/(1 − p)."""
+import numbers
+import warnings
+
+import numpy as np
+
 from ..autograd import Function
 from ..backend import get_array_module
 from ..random import rng_for
+from ..tensor import Tensor
+from .checks import check_inplace, expect_tensor
 
 
 class Dropout(Function):
-    """out = x · m,  m = [u ≥ p] / (1 − p) with u ~ U[0, 1);  dx = g · m."""
+    """out = x · m,  m = [u ≥ p] / (1 − p) with u ~ U[0, 1) of shape mask_shape (x's shape, or
+    (N, C, 1, ...) for channels, broadcast over the rest);  dx = g · m."""
     @staticmethod
-    def forward(ctx, x, p):
+    def forward(ctx, x, p, mask_shape):
         xp = get_array_module(x)
-        keep = rng_for(xp).random(x.shape, dtype=x.dtype) >= p
+        # The generator draws float32 or float64 only; float16 masks come from float32 draws.
+        draw_dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float32
+        keep = rng_for(xp).random(mask_shape, dtype=draw_dtype) >= p
         mask = keep.astype(x.dtype) * x.dtype.type(1 / (1 - p))
         ctx.save_for_backward(mask)
         return x * mask
@@ -19,13 +30,57 @@ class Dropout(Function):
         return (g * ctx.saved[0],)
 
 
-def dropout(x, p=0.5, training=True):
-    """F.dropout: x (any shape) -> x · m, same shape, m = [u ≥ p] / (1 − p), u ~ U[0, 1);
-    dx = g · m.  Identity when not training or p = 0; zeros when p = 1."""
+def _check_p(p, op):
+    if isinstance(p, bool):
+        return float(p)          # torch takes True as 1 and False as 0
+    if not isinstance(p, numbers.Real):
+        raise TypeError(f"{op}: probability p must be a number, got {type(p).__name__}")
     if not 0 <= p <= 1:
-        raise ValueError(f"dropout: probability p must be in [0, 1], got {p}")
-    if not training or p == 0:
+        raise ValueError(f"{op}: probability p must be in [0, 1], got {p}")
+    return float(p)
+
+
+def _drop(x, p, training, op, mask_shape):
+    if not training or p == 0 or x.data.size == 0:    # torch returns x itself in these cases
         return x
     if p == 1:
-        return x * 0
-    return Dropout.apply(x, p=float(p))
+        if x.dtype.kind != "f":   # zeros of x's own dtype (bool stays bool), as torch
+            return Tensor(get_array_module(x.data).zeros_like(x.data))
+        return x * 0              # torch multiplies too: NaN and inf stay NaN
+    if op == "dropout2d" and x.ndim < 2:
+        raise RuntimeError(f"dropout2d: Feature dropout requires at least 2 dimensions in the input, "
+                           f"got {x.shape}")
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"{op}: result type Float can't be cast to the desired output type "
+                           f"{x.dtype} (dropout with 0 < p < 1 needs a floating point tensor)")
+    return Dropout.apply(x, p=p, mask_shape=mask_shape)
+
+
+def dropout(x, p=0.5, training=True, inplace=False):
+    """F.dropout: x (any shape) -> x · m, same shape, m = [u ≥ p] / (1 − p), u ~ U[0, 1);
+    dx = g · m.  Identity when not training or p = 0; x · 0 when p = 1.
+    inplace=True gives the same values but computes out of place (x is left unchanged)."""
+    expect_tensor(x, "dropout")
+    p = _check_p(p, "dropout")
+    check_inplace(x, "dropout", inplace)
+    return _drop(x, p, training, "dropout", x.shape)
+
+
+def dropout2d(x, p=0.5, training=True, inplace=False):
+    """F.dropout2d: x (N, C, H, W) -> x · m, same shape, m (N, C, 1, 1) = [u ≥ p] / (1 − p): each
+    channel of each sample kept whole or zeroed whole;  dx = g · m (m broadcast over H, W).
+
+    As torch 2.13: a 3-D input is taken as (N, C, L) (channel-wise 1-D dropout, with torch's
+    warning), other ranks ≥ 2 as (N, C, ...) with a deprecation warning, fewer than 2 dims
+    are refused.  Identity when not training or p = 0; x · 0 when p = 1."""
+    expect_tensor(x, "dropout2d")
+    p = _check_p(p, "dropout2d")
+    check_inplace(x, "dropout2d", inplace)
+    if x.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
+                      "1D dropout behavior is desired - input is interpreted as shape (N, C, L), "
+                      "where C is the channel dim (as torch 2.13)", UserWarning, stacklevel=2)
+    elif x.ndim != 4:
+        warnings.warn(f"dropout2d: Received a {x.ndim}-D input to dropout2d, which is deprecated "
+                      f"(as torch); dropout2d expects (N, C, H, W) or (C, H, W)", UserWarning, stacklevel=2)
+    return _drop(x, p, training, "dropout2d", x.shape[:2] + (1,) * (x.ndim - 2))
