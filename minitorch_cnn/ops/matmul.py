@@ -1,6 +1,9 @@
 """Matrix products: matmul (batched, broadcasting) and linear (x Wᵀ + b)."""
+import numpy as np
+
 from ..autograd import Function
 from .elementwise import as_operands, unbroadcast
+from .pairs import compute_dtype, require_tensor
 
 
 class MatMul(Function):
@@ -42,36 +45,62 @@ def matmul(a, b):
 
 
 class Linear(Function):
-    """out = x Wᵀ + b  (x: (*, in), W: (out, in), b: (out,));
-    dx = g W,  dW = gᵀ x,  db = Σ g  (the leading dims folded into one batch axis)."""
+    """out = x Wᵀ + b  (x: (*, in), W: (out, in), b: broadcast to (*, out));
+    dx = g W,  dW = gᵀ x,  db = Σ g  (the leading dims folded into one batch axis).
+    float16 runs in float32 and rounds the results once (as torch's CPU kernels do)."""
     @staticmethod
     def forward(ctx, x, weight, bias):
+        ctx.dtypes = x.dtype, weight.dtype, None if bias is None else bias.dtype
+        ctx.bias_shape = None if bias is None else bias.shape
+        work = compute_dtype(x.dtype)
+        x, weight = x.astype(work, copy=False), weight.astype(work, copy=False)
         ctx.save_for_backward(x, weight)
         out = x @ weight.T
         if bias is not None:
-            out += bias
-        return out
+            out = out + bias.astype(work, copy=False)   # not in place: a bias may broadcast into out
+        return out.astype(ctx.dtypes[0], copy=False)
 
     @staticmethod
     def backward(ctx, g):
         x, weight = ctx.saved
         need_x, need_w, need_b = ctx.needs_input_grad
-        g2 = g.reshape(-1, g.shape[-1])
+        g = g.astype(x.dtype, copy=False)
+        g2 = g.reshape(int(np.prod(g.shape[:-1])), g.shape[-1])   # explicit: -1 is ambiguous for N = 0
         grad_x = (g @ weight) if need_x else None
-        grad_w = (g2.T @ x.reshape(-1, x.shape[-1])) if need_w else None
-        grad_b = g2.sum(axis=0) if need_b else None
-        return grad_x, grad_w, grad_b
+        grad_w = (g2.T @ x.reshape(g2.shape[0], x.shape[-1])) if need_w else None
+        grad_b = unbroadcast(g, ctx.bias_shape) if need_b else None
+        return tuple(None if grad is None else grad.astype(dtype, copy=False)
+                     for grad, dtype in zip((grad_x, grad_w, grad_b), ctx.dtypes))
 
 
 def linear(x, weight, bias=None):
-    """F.linear: x (*, in) @ weight (out, in)ᵀ + bias (out,) -> (*, out);  dx = g W,  dW = gᵀ x,  db = Σ g."""
+    """F.linear: x (*, in) @ weight (out, in)ᵀ + bias (out,) -> (*, out);  dx = g W,  dW = gᵀ x,  db = Σ g.
+    A 1-D weight (in,) gives x @ weight, shape (*)."""
+    require_tensor("linear", "input", x)
+    require_tensor("linear", "weight", weight)
+    require_tensor("linear", "bias", bias, optional=True)
+    if weight.ndim == 1 and x.ndim >= 1 and bias is None:   # torch's vector weight: a dot product per row
+        return linear(x, weight.unsqueeze(0)).squeeze(-1)
     if weight.ndim != 2:
         raise ValueError(f"linear: expected a 2-D weight (out_features, in_features), got shape {weight.shape}")
     out_f, in_f = weight.shape
     if x.ndim < 1 or x.shape[-1] != in_f:
         raise ValueError(f"linear({in_f}→{out_f}): expected input (*, {in_f}), got {x.shape}")
-    if bias is not None and bias.shape != (out_f,):
-        raise ValueError(f"linear({in_f}→{out_f}): expected bias ({out_f},), got {bias.shape}")
+    out_shape = x.shape[:-1] + (out_f,)
+    if bias is not None and _broadcast_shape(out_shape, bias.shape) != out_shape:
+        raise ValueError(f"linear({in_f}→{out_f}): expected bias ({out_f},) (or one that broadcasts to the "
+                         f"output {out_shape}), got {bias.shape}")
+    if x.dtype.kind not in "fiu":
+        raise TypeError(f"linear({in_f}→{out_f}): not implemented for dtype {x.dtype}")
     if x.dtype != weight.dtype:
         raise TypeError(f"linear({in_f}→{out_f}): input dtype {x.dtype} differs from weight dtype {weight.dtype}")
+    if bias is not None and bias.dtype != x.dtype:
+        raise TypeError(f"linear({in_f}→{out_f}): input dtype {x.dtype} differs from bias dtype {bias.dtype}")
     return Linear.apply(x, weight, bias)
+
+
+def _broadcast_shape(a, b):
+    try:
+        return np.broadcast_shapes(a, b)
+    except ValueError:
+        return None
