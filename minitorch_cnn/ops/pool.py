@@ -207,10 +207,11 @@ class AdaptiveAvgPool2d(Function):
     first, then columns: out_h + out_w whole-array steps.  float16 runs in float32.
     """
     @staticmethod
-    def forward(ctx, x, output_size):
+    def forward(ctx, x, output_size, unbatched=False):
         xp = get_array_module(x)
         (n, c, h, w), (out_h, out_w) = x.shape, output_size
         ctx.params = x.shape, output_size, x.dtype
+        ctx.unbatched = unbatched
         x = x.astype(compute_dtype(x.dtype), copy=False)
         if _is_plain_pool(x.shape, output_size):
             kernel = (h // out_h, w // out_w)
@@ -229,6 +230,9 @@ class AdaptiveAvgPool2d(Function):
     def backward(ctx, g):
         xp = get_array_module(g)
         (n, c, h, w), (out_h, out_w), dtype = ctx.params
+        if 0 in (out_h, out_w) or (c == 0 and not ctx.unbatched):
+            raise RuntimeError(f"adaptive_avg_pool2d: backward expects a gradient with non-zero "
+                               f"channels, height and width, got shape {g.shape} (as torch)")
         g = g.astype(compute_dtype(dtype), copy=False)
         if _is_plain_pool((n, c, h, w), (out_h, out_w)):
             kernel = (h // out_h, w // out_w)
@@ -333,8 +337,8 @@ def adaptive_avg_pool2d(x, output_size):
     dx = g / window size added to every pixel of each window."""
     _check_pool_input("adaptive_avg_pool2d", x, ())
     output_size = adaptive_output_size(output_size, x.shape[-2:])
-    if x.ndim == 3:
-        return adaptive_avg_pool2d(x.unsqueeze(0), output_size).squeeze(0)
-    if 0 in x.shape[2:]:
+    if 0 in x.shape[-2:]:
         raise ValueError(f"adaptive_avg_pool2d: expected non-zero height and width, got shape {x.shape}")
+    if x.ndim == 3:
+        return AdaptiveAvgPool2d.apply(x.unsqueeze(0), output_size=output_size, unbatched=True).squeeze(0)
     return AdaptiveAvgPool2d.apply(x, output_size=output_size)
