@@ -19,9 +19,10 @@ def _empty(*shape):
     return np.empty(shape, dtype=np.float32)
 
 
-def _count(layer, what, value, allow_bool=True):
+def _count(layer, what, value, allow_bool=False):
     """A size argument as an int >= 0; a float, str or None raises a TypeError, as torch does when it
-    allocates the weight (torch lets a bool through as 0/1 except for batch norm's num_features)."""
+    allocates the weight.  torch lets a bool through as the weight's second dimension only
+    (in_features, in_channels), so allow_bool is for those."""
     if not isinstance(value, numbers.Integral) or (isinstance(value, bool) and not allow_bool):
         raise TypeError(f"{layer}: {what} must be an int, got {type(value).__name__} {value!r}")
     if value < 0:
@@ -69,7 +70,7 @@ class Linear(_WeightedLayer):
 
     def __init__(self, in_features, out_features, bias=True):
         super().__init__()
-        self.in_features = _count("Linear", "in_features", in_features)
+        self.in_features = _count("Linear", "in_features", in_features, allow_bool=True)
         self.out_features = _count("Linear", "out_features", out_features)
         self._create_parameters((self.out_features, self.in_features), bias)
 
@@ -91,7 +92,7 @@ class Conv2d(_WeightedLayer):
                  groups=1, bias=True):
         super().__init__()
         name = f"Conv2d({in_channels}→{out_channels})"
-        self.in_channels = _count(name, "in_channels", in_channels)
+        self.in_channels = _count(name, "in_channels", in_channels, allow_bool=True)
         self.out_channels = _count(name, "out_channels", out_channels)
         if not isinstance(groups, numbers.Integral) or isinstance(groups, bool):
             raise TypeError(f"{name}: groups must be an int, got {type(groups).__name__} {groups!r}")
@@ -195,7 +196,7 @@ class _BatchNorm(Module):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True):
         super().__init__()
-        num_features = _count(type(self).__name__, "num_features", num_features, allow_bool=False)
+        num_features = _count(type(self).__name__, "num_features", num_features)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:

@@ -200,12 +200,22 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                          f"in input of shape {x.shape}")
     if bias is not None and bias.shape != (out_c,):
         raise ValueError(f"conv2d: expected bias of shape ({out_c},), got {bias.shape}")
-    if x.dtype.kind not in "fiu":
+    if kh == 0 or kw == 0:
+        raise ValueError(f"conv2d: kernel size must be positive, got weight of shape {weight.shape}")
+    conv_output_size(x.shape[2:], (kh, kw), stride, padding, dilation, op="conv2d")
+    if bias is not None and bias.dtype != x.dtype:
+        raise TypeError(f"conv2d: input dtype {x.dtype} differs from bias dtype {bias.dtype}")
+    if x.numel() == 0 and (x.shape[0] == 0 or x.shape[1] == 0):
+        # torch returns an empty batch (or no channels) before it checks the weight's dtype,
+        # in the promoted dtype of input and weight
+        x = x.to(dtype=np.result_type(x.dtype, weight.dtype))
+        weight = weight.to(dtype=x.dtype)
+        bias = None if bias is None else bias.to(dtype=x.dtype)
+    elif x.numel() == 0:
+        raise ValueError(f"conv2d: only an empty batch or zero channels may be empty, got input of shape {x.shape}")
+    if x.dtype.kind not in "fiu" and x.numel():
         raise TypeError(f"conv2d: not implemented for dtype {x.dtype}")
     if x.dtype != weight.dtype:
         raise TypeError(f"conv2d: input dtype {x.dtype} differs from weight dtype {weight.dtype}")
-    if bias is not None and bias.dtype != x.dtype:
-        raise TypeError(f"conv2d: input dtype {x.dtype} differs from bias dtype {bias.dtype}")
-    conv_output_size(x.shape[2:], (kh, kw), stride, padding, dilation, op="conv2d")
     return Conv2d.apply(x, weight, bias, stride=stride, padding=padding,
                         dilation=dilation, groups=int(groups))

@@ -56,8 +56,9 @@ class Linear(Function):
         x, weight = x.astype(work, copy=False), weight.astype(work, copy=False)
         ctx.save_for_backward(x, weight)
         out = x @ weight.T
-        if bias is not None:
-            out = out + bias.astype(work, copy=False)   # not in place: a bias may broadcast into out
+        ctx.folded = (int(np.prod(out.shape[:-1])), out.shape[-1]) if x.ndim > 1 else out.shape
+        if bias is not None:   # on the (rows, out) view, where torch adds it
+            out = (out.reshape(ctx.folded) + bias.astype(work, copy=False)).reshape(out.shape)
         return out.astype(ctx.dtypes[0], copy=False)
 
     @staticmethod
@@ -68,7 +69,7 @@ class Linear(Function):
         g2 = g.reshape(int(np.prod(g.shape[:-1])), g.shape[-1])   # explicit: -1 is ambiguous for N = 0
         grad_x = (g @ weight) if need_x else None
         grad_w = (g2.T @ x.reshape(g2.shape[0], x.shape[-1])) if need_w else None
-        grad_b = unbroadcast(g, ctx.bias_shape) if need_b else None
+        grad_b = unbroadcast(g.reshape(ctx.folded), ctx.bias_shape) if need_b else None
         return tuple(None if grad is None else grad.astype(dtype, copy=False)
                      for grad, dtype in zip((grad_x, grad_w, grad_b), ctx.dtypes))
 
@@ -86,11 +87,12 @@ def linear(x, weight, bias=None):
     out_f, in_f = weight.shape
     if x.ndim < 1 or x.shape[-1] != in_f:
         raise ValueError(f"linear({in_f}→{out_f}): expected input (*, {in_f}), got {x.shape}")
-    out_shape = x.shape[:-1] + (out_f,)
-    if bias is not None and _broadcast_shape(out_shape, bias.shape) != out_shape:
-        raise ValueError(f"linear({in_f}→{out_f}): expected bias ({out_f},) (or one that broadcasts to the "
-                         f"output {out_shape}), got {bias.shape}")
-    if x.dtype.kind not in "fiu":
+    # torch adds the bias to the output folded to (rows, out_features) (addmm), or to (out,)
+    folded = (int(np.prod(x.shape[:-1])), out_f) if x.ndim > 1 else (out_f,)
+    if bias is not None and _broadcast_shape(folded, bias.shape) != folded:
+        raise ValueError(f"linear({in_f}→{out_f}): expected bias ({out_f},) (or one that broadcasts to "
+                         f"{folded}), got {bias.shape}")
+    if x.dtype.kind not in "fiu" and x.numel() and weight.numel():   # torch lets an empty bool product through
         raise TypeError(f"linear({in_f}→{out_f}): not implemented for dtype {x.dtype}")
     if x.dtype != weight.dtype:
         raise TypeError(f"linear({in_f}→{out_f}): input dtype {x.dtype} differs from weight dtype {weight.dtype}")

@@ -46,13 +46,13 @@ class BatchNorm(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
         xp = get_array_module(x)
-        shape = _channel_shape(x)
         ctx.dtypes = x.dtype, None if weight is None else weight.dtype, None if bias is None else bias.dtype
         ctx.training = training
-        ctx.channels = x.shape[1]
+        ctx.param_shapes = [None if p is None else p.shape for p in (weight, bias)]
         if x.size == 0:   # an empty batch: nothing to normalise, and the statistics stay as they are
             ctx.save_for_backward()
-            return x.copy()
+            return xp.zeros(x.shape, dtype=_empty_result_dtype(x, weight, bias))
+        shape = _channel_shape(x)
         work = compute_dtype(x.dtype)
         x, weight, bias = x.astype(work, copy=False), _as(weight, work), _as(bias, work)
         if training:
@@ -92,9 +92,10 @@ class BatchNorm(Function):
         x_dtype, w_dtype, b_dtype = ctx.dtypes
         if g.size == 0:
             xp = get_array_module(g)
+            w_shape, b_shape = ctx.param_shapes
             return (xp.zeros(g.shape, dtype=x_dtype) if need_x else None,
-                    xp.zeros(ctx.channels, dtype=w_dtype) if need_w else None,
-                    xp.zeros(ctx.channels, dtype=b_dtype) if need_b else None)
+                    xp.zeros(w_shape, dtype=w_dtype) if need_w else None,
+                    xp.zeros(b_shape, dtype=b_dtype) if need_b else None)
         x_hat, inv_std, weight = ctx.saved
         g = g.astype(x_hat.dtype, copy=False)
         shape = _channel_shape(g)
@@ -111,6 +112,17 @@ class BatchNorm(Function):
                 grad_x = g * scale.reshape(shape)
         return (_as(grad_x, x_dtype), _as(grad_w, w_dtype) if need_w else None,
                 _as(grad_b, b_dtype) if need_b else None)
+
+
+def _empty_result_dtype(x, weight, bias):
+    """torch's dtype for an empty input: x · w[0] + b[0], a 0-d parameter promoting x only
+    to a higher kind (bool < integer < float)."""
+    kinds = "biuf"
+    dtype = x.dtype
+    for p in (weight, bias):
+        if p is not None and kinds.index(p.dtype.kind) > kinds.index(dtype.kind) + (dtype.kind == "i"):
+            dtype = p.dtype
+    return dtype
 
 
 def _check_dtypes(x, params):
@@ -139,11 +151,26 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     for name, t in (("running_mean", running_mean), ("running_var", running_var)):
         if t is not None and not isinstance(t, Tensor) and not hasattr(t, "shape"):
             raise TypeError(f"batch_norm: expected {name} to be a Tensor, got {type(t).__name__}")
-    if x.ndim < 2:
-        raise ValueError(f"batch_norm: expected an input (N, C, *) of at least 2 dimensions, got shape {x.shape}")
     for name, value in (("momentum", momentum), ("eps", eps)):
         if not isinstance(value, numbers.Real) or isinstance(value, bool):
             raise TypeError(f"batch_norm: {name} must be a float, got {type(value).__name__} {value!r}")
+    if x.ndim == 0:
+        raise ValueError("batch_norm: expected an input (N, C, *), got a 0-d tensor")
+    if training and x.shape[0] * int(np.prod(x.shape[2:])) == 1:
+        raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
+                         f"got input of shape {x.shape}")
+    if training and eps <= 0:
+        raise ValueError(f"batch_norm: eps must be positive when training, got {eps}")
+    if x.numel() == 0:
+        # torch returns an empty input before it checks shapes, dtypes or modes (but it reads
+        # weight[0] and bias[0], so parameters with no element fail there).
+        for name, t in (("weight", weight), ("bias", bias)):
+            if t is not None and t.numel() == 0:
+                raise ValueError(f"batch_norm: {name} has no elements (an input with no channels)")
+        return BatchNorm.apply(x, weight, bias, running_mean=None, running_var=None,
+                               training=bool(training), momentum=float(momentum), eps=float(eps))
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input (N, C, *) of at least 2 dimensions, got shape {x.shape}")
     c = x.shape[1]
     params = (("weight", weight), ("bias", bias), ("running_mean", running_mean), ("running_var", running_var))
     for name, t in params:
@@ -152,11 +179,6 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     _check_dtypes(x, params)
     if training and (running_mean is None) != (running_var is None):
         raise ValueError("batch_norm: running_mean and running_var must both be None or neither")
-    if training and eps <= 0:
-        raise ValueError(f"batch_norm: eps must be positive when training, got {eps}")
-    if training and x.shape[0] * int(np.prod(x.shape[2:])) == 1:
-        raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
-                         f"got input of shape {x.shape}")
     if not training and (running_mean is None or running_var is None):
         raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
     # The running statistics go in as raw arrays (updated in place), which apply() does

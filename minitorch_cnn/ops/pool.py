@@ -212,6 +212,8 @@ class AdaptiveAvgPool2d(Function):
         (n, c, h, w), (out_h, out_w) = x.shape, output_size
         ctx.params = x.shape, output_size, x.dtype
         ctx.unbatched = unbatched
+        if x.size == 0 or out_h * out_w == 0:
+            return xp.zeros((n, c, out_h, out_w), dtype=x.dtype)
         x = x.astype(compute_dtype(x.dtype), copy=False)
         if _is_plain_pool(x.shape, output_size):
             kernel = (h // out_h, w // out_w)
@@ -230,9 +232,11 @@ class AdaptiveAvgPool2d(Function):
     def backward(ctx, g):
         xp = get_array_module(g)
         (n, c, h, w), (out_h, out_w), dtype = ctx.params
-        if 0 in (out_h, out_w) or (c == 0 and not ctx.unbatched):
-            raise RuntimeError(f"adaptive_avg_pool2d: backward expects a gradient with non-zero "
+        if (out_h, out_w) != (1, 1) and (0 in (out_h, out_w) or (c == 0 and not ctx.unbatched)):
+            raise RuntimeError(f"adaptive_avg_pool2d (AdaptiveAvgPool2d) backward: expects a gradient with non-zero "
                                f"channels, height and width, got shape {g.shape} (as torch)")
+        if n * c == 0:
+            return (xp.zeros((n, c, h, w), dtype=dtype),)
         g = g.astype(compute_dtype(dtype), copy=False)
         if _is_plain_pool((n, c, h, w), (out_h, out_w)):
             kernel = (h // out_h, w // out_w)
@@ -335,8 +339,22 @@ def adaptive_avg_pool2d(x, output_size):
     window (i, j) covers rows ⌊i·H/out_h⌋ .. ⌈(i+1)·H/out_h⌉ − 1 (columns alike), output_size an int
     or (out_h, out_w) with None keeping that input size.
     dx = g / window size added to every pixel of each window."""
-    _check_pool_input("adaptive_avg_pool2d", x, ())
+    require_tensor("adaptive_avg_pool2d", "input", x)
+    if x.ndim < 2:
+        raise ValueError(f"adaptive_avg_pool2d: expected a 3-D (C, H, W) or 4-D input (N, C, H, W), "
+                         f"got shape {x.shape}")
+    if isinstance(output_size, (tuple, list)) and None in output_size and x.ndim < 3:
+        raise ValueError(f"adaptive_avg_pool2d: output_size {output_size!r} with None needs an input "
+                         f"of at least 3 dimensions, got shape {x.shape}")
     output_size = adaptive_output_size(output_size, x.shape[-2:])
+    # torch's kernels (and their dtype check) never run for an empty input or output, except
+    # for a 1 × 1 output, which torch takes as a mean over the last two dims
+    if x.dtype.kind != "f" and ((x.numel() and output_size[0] * output_size[1]) or output_size == (1, 1)):
+        raise TypeError(f"adaptive_avg_pool2d: not implemented for dtype {x.dtype}")
+    if output_size == (1, 1) and (x.ndim not in (3, 4) or 0 in x.shape[-2:]):
+        # that mean accepts any rank, before any check: an empty H or W gives NaN
+        return x.mean(dim=(-2, -1), keepdim=True)
+    _check_pool_input("adaptive_avg_pool2d", x, INTEGERS + ("bool",))
     if 0 in x.shape[-2:]:
         raise ValueError(f"adaptive_avg_pool2d: expected non-zero height and width, got shape {x.shape}")
     if x.ndim == 3:
