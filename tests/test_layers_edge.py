@@ -683,3 +683,59 @@ def test_a_python_list_into_a_layer_raises_type_error_naming_it(layer, name):
 def test_a_python_list_into_a_functional_op_raises_type_error(call):
     with pytest.raises(TypeError, match=r"^[a-z_0-9]+: expected input to be a Tensor, got list"):
         call(F)
+
+
+# ---- empty inputs: what torch checks and what it skips (found by tests/test_fuzz_layers.py) ----
+
+def test_conv2d_on_an_empty_batch_skips_the_dtype_check_and_promotes_like_torch():
+    for x_dtype, w_dtype in [(np.float64, np.float32), (np.int64, np.float32), (np.float32, np.int64)]:
+        x, w = np.zeros((0, 3, 5, 5), x_dtype), np.zeros((2, 3, 3, 3), w_dtype)
+        same(F.conv2d(mt_t(x), mt_t(w)), torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w)))
+    with pytest.raises(RuntimeError):   # an empty height with a real batch and channels
+        torch.nn.functional.conv2d(torch.zeros(1, 3, 0, 5), torch.zeros(2, 3, 1, 1), padding=1)
+    with pytest.raises(ValueError, match="conv2d: only an empty batch or zero channels may be empty"):
+        F.conv2d(mt.zeros(1, 3, 0, 5), mt.zeros(2, 3, 1, 1), padding=1)
+
+
+def test_dilated_integer_conv2d_is_int64_only_like_torch():
+    x, w = np.ones((1, 1, 5, 5), np.int32), np.ones((1, 1, 2, 2), np.int32)
+    with pytest.raises(NotImplementedError):
+        torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w), dilation=2)
+    with pytest.raises(TypeError, match="conv2d: a dilated convolution is not implemented for dtype int32"):
+        F.conv2d(mt_t(x), mt_t(w), dilation=2)
+    x64, w64 = x.astype(np.int64), w.astype(np.int64)
+    np.testing.assert_array_equal(F.conv2d(mt_t(x64), mt_t(w64), dilation=2).numpy(),
+                                  torch.nn.functional.conv2d(torch.from_numpy(x64), torch.from_numpy(w64),
+                                                             dilation=2).numpy())
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")   # the mean of an empty window
+def test_adaptive_avg_pool2d_to_one_pixel_is_torchs_mean_over_the_last_two_dims():
+    """torch computes a 1 × 1 output as x.mean((-2, -1)): any rank, NaN for an empty side."""
+    for shape in [(2, 5), (2, 2, 2, 3, 3), (3, 0, 5), (0, 0, 1, 1)]:
+        x = np.ones(shape)
+        ours_x, theirs_x = mt_t(x, True), th_t(x, True)
+        ours, theirs = F.adaptive_avg_pool2d(ours_x, 1), torch.nn.functional.adaptive_avg_pool2d(theirs_x, 1)
+        same(ours, theirs)
+        ours.sum().backward()
+        theirs.sum().backward()
+        same(ours_x.grad, theirs_x.grad)
+    with pytest.raises(RuntimeError):
+        torch.nn.functional.adaptive_avg_pool2d(torch.zeros(0, 1, 1, dtype=torch.long), 1)
+    with pytest.raises(TypeError, match="adaptive_avg_pool2d: not implemented for dtype int64"):
+        F.adaptive_avg_pool2d(mt.tensor(np.zeros((0, 1, 1), np.int64)), 1)
+    # other output sizes never reach torch's dtype check on an empty input
+    same(F.adaptive_avg_pool2d(mt.tensor(np.zeros((0, 1, 1), np.int64)), 2),
+         torch.nn.functional.adaptive_avg_pool2d(torch.zeros(0, 1, 1, dtype=torch.long), 2))
+
+
+def test_batch_norm_on_an_empty_input_skips_the_checks_torch_skips():
+    z = np.zeros
+    for x, w in [(z((0, 3), np.int64), z(3, np.float32)), (z((0, 3), np.float64), z(3, np.float32)),
+                 (z((0,)), None), (z((0, 3), np.float32), z(2, np.float32))]:
+        args = lambda t: (t(x), None, None, None if w is None else t(w))
+        same(F.batch_norm(*args(mt_t), training=False), torch.nn.functional.batch_norm(*args(th_t), training=False))
+    with pytest.raises(IndexError):
+        torch.nn.functional.batch_norm(torch.zeros(4, 0), None, None, torch.zeros(0), training=True)
+    with pytest.raises(ValueError, match="batch_norm: weight has no elements"):
+        F.batch_norm(mt.zeros(4, 0), None, None, mt.zeros(0), training=True)

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import cuda_twin, get_array_module
-from .pairs import compute_dtype, conv_output_size, is_int, pair, require_tensor, window_taps
+from .pairs import compute_dtype, conv_output_size, is_int, pair, promote_types, require_tensor, window_taps
 
 
 @cuda_twin
@@ -208,13 +208,16 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if x.numel() == 0 and (x.shape[0] == 0 or x.shape[1] == 0):
         # torch returns an empty batch (or no channels) before it checks the weight's dtype,
         # in the promoted dtype of input and weight
-        x = x.to(dtype=np.result_type(x.dtype, weight.dtype))
+        x = x.to(dtype=promote_types(x.dtype, weight.dtype))
         weight = weight.to(dtype=x.dtype)
         bias = None if bias is None else bias.to(dtype=x.dtype)
     elif x.numel() == 0:
         raise ValueError(f"conv2d: only an empty batch or zero channels may be empty, got input of shape {x.shape}")
     if x.dtype.kind not in "fiu" and x.numel():
         raise TypeError(f"conv2d: not implemented for dtype {x.dtype}")
+    if x.dtype.kind in "iu" and x.dtype != np.int64 and dilation != (1, 1) and x.numel():
+        raise TypeError(f"conv2d: a dilated convolution is not implemented for dtype {x.dtype} (torch has it "
+                        f"for int64 only)")
     if x.dtype != weight.dtype:
         raise TypeError(f"conv2d: input dtype {x.dtype} differs from weight dtype {weight.dtype}")
     return Conv2d.apply(x, weight, bias, stride=stride, padding=padding,

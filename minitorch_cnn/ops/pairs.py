@@ -23,6 +23,16 @@ def compute_dtype(dtype):
     return np.dtype(np.float32) if dtype == np.float16 else dtype
 
 
+def promote_types(a, b):
+    """torch's promotion of two dtypes: a higher kind wins (bool < integer < float), else NumPy's
+    rule (so int64 with float32 gives float32, where NumPy says float64)."""
+    rank = {"b": 0, "i": 1, "u": 1, "f": 2}
+    a, b = np.dtype(a), np.dtype(b)
+    if rank[a.kind] != rank[b.kind]:
+        return a if rank[a.kind] > rank[b.kind] else b
+    return np.result_type(a, b)
+
+
 def pair(value, name, minimum):
     """int, (h,) or (h, w) -> (h, w) of ints >= minimum.
 
