@@ -377,7 +377,7 @@ def test_conv2d_layer_on_int64_is_refused_like_torch():
     x = np.ones((1, 1, 4, 4), np.int64)
     with pytest.raises(RuntimeError):
         torch.nn.Conv2d(1, 1, 2)(torch.from_numpy(x))
-    with pytest.raises(TypeError, match=r"Conv2d\(1→1\): conv2d: input dtype int64 differs from weight dtype float32"):
+    with pytest.raises(TypeError, match=r"Conv2d\(1→1\): conv2d: input dtype int64 differs from bias dtype float32"):
         nn.Conv2d(1, 1, 2)(mt_t(x))
 
 
