@@ -57,7 +57,9 @@ class Linear(Function):
         ctx.save_for_backward(x, weight)
         out = x @ weight.T
         ctx.folded = (int(np.prod(out.shape[:-1])), out.shape[-1]) if x.ndim > 1 else out.shape
-        if bias is not None:   # on the (rows, out) view, where torch adds it
+        if bias is not None and bias.shape == out.shape[-1:]:
+            out += bias.astype(work, copy=False)
+        elif bias is not None:   # any other shape broadcasts on the (rows, out) view, where torch adds it
             out = (out.reshape(ctx.folded) + bias.astype(work, copy=False)).reshape(out.shape)
         return out.astype(ctx.dtypes[0], copy=False)
 

@@ -176,11 +176,6 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     for name, t in params:
         if t is not None and tuple(t.shape) != (c,):
             raise ValueError(f"batch_norm: expected {name} of shape ({c},) for input {x.shape}, got {tuple(t.shape)}")
-    _check_dtypes(x, params)
-    if training and (running_mean is None) != (running_var is None):
-        raise ValueError("batch_norm: running_mean and running_var must both be None or neither")
-    if not training and (running_mean is None or running_var is None):
-        raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
     # The running statistics go in as raw arrays (updated in place), which apply() does
     # not check for their device; a NumPy/CuPy array is accepted as well as a Tensor.
     running = [t.data if isinstance(t, Tensor) else t for t in (running_mean, running_var)]
@@ -188,5 +183,10 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         if array is not None and backend.device_of(array) != x.device:
             raise RuntimeError(f"batch_norm: expected all tensors to be on the same device, but {name} "
                                f"is on {backend.device_of(array)} and the input on {x.device}")
+    _check_dtypes(x, params)
+    if training and (running_mean is None) != (running_var is None):
+        raise ValueError("batch_norm: running_mean and running_var must both be None or neither")
+    if not training and (running_mean is None or running_var is None):
+        raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
     return BatchNorm.apply(x, weight, bias, running_mean=running[0], running_var=running[1],
                            training=bool(training), momentum=float(momentum), eps=float(eps))
