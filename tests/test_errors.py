@@ -14,8 +14,10 @@ def t(*shape, dtype=np.float32):
 # (call, exception type, regex the message must match): op name, expectation, what came
 CASES = {
     # conv2d
-    "conv2d 3-D input": (lambda: F.conv2d(t(3, 5, 5), t(4, 3, 3, 3)),
-                         ValueError, r"conv2d: expected a 4-D input \(N, C, H, W\), got shape \(3, 5, 5\)"),
+    "conv2d 2-D input": (lambda: F.conv2d(t(5, 5), t(4, 3, 3, 3)),
+                         ValueError, r"conv2d: expected a 3-D \(C, H, W\) or 4-D input \(N, C, H, W\), got shape \(5, 5\)"),
+    "conv2d 5-D input": (lambda: F.conv2d(t(1, 2, 3, 5, 5), t(4, 3, 3, 3)),
+                         ValueError, r"conv2d: expected a 3-D \(C, H, W\) or 4-D input .*got shape \(1, 2, 3, 5, 5\)"),
     "conv2d channels": (lambda: F.conv2d(t(2, 1, 28, 28), t(16, 3, 3, 3)),
                         ValueError, r"conv2d: expected input with 3 channels .*got 1 channels"),
     "conv2d kernel > padded input": (lambda: F.conv2d(t(1, 1, 4, 4), t(1, 1, 7, 7), padding=1),
@@ -56,8 +58,8 @@ CASES = {
                                  ValueError, r"avg_pool2d: padding \(1, 3\) must be at most half the kernel size \(2, 4\)"),
     "max_pool2d stride 0": (lambda: F.max_pool2d(t(1, 1, 5, 5), 2, stride=0),
                             ValueError, r"max_pool2d: stride must be positive, got 0"),
-    "max_pool2d 3-D input": (lambda: F.max_pool2d(t(1, 5, 5), 2),
-                             ValueError, r"max_pool2d: expected a 4-D input \(N, C, H, W\), got shape \(1, 5, 5\)"),
+    "max_pool2d 2-D input": (lambda: F.max_pool2d(t(5, 5), 2),
+                             ValueError, r"max_pool2d: expected a 3-D \(C, H, W\) or 4-D input \(N, C, H, W\), got shape \(5, 5\)"),
     "avg_pool2d kernel > input": (lambda: F.avg_pool2d(t(1, 1, 2, 2), 3),
                                   ValueError, r"avg_pool2d: kernel size \(3, 3\).* larger than the padded input \(2, 2\)"),
     # dropout

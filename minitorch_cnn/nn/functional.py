@@ -6,7 +6,7 @@ from ..ops.dropout import dropout, dropout2d
 from ..ops.loss import cross_entropy, mse_loss, nll_loss
 from ..ops.matmul import linear
 from ..ops.norm import batch_norm
-from ..ops.pool import avg_pool2d, max_pool2d
+from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from ..ops.shape import flatten as _flatten
 
 
@@ -16,6 +16,6 @@ def flatten(x, start_dim=1, end_dim=-1):
     return _flatten(expect_tensor(x, "flatten"), start_dim, end_dim)
 
 
-__all__ = ["avg_pool2d", "batch_norm", "conv2d", "cross_entropy", "dropout", "dropout2d", "flatten",
-           "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "relu",
-           "sigmoid", "softmax", "tanh"]
+__all__ = ["adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "conv2d", "cross_entropy", "dropout",
+           "dropout2d", "flatten", "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss",
+           "nll_loss", "relu", "sigmoid", "softmax", "tanh"]

@@ -3,6 +3,7 @@
 Each function fills a tensor in place from the engine's seeded generator and returns it.
 """
 import math
+import warnings
 
 import numpy as np
 
@@ -81,12 +82,25 @@ def _kaiming_std(tensor, a, mode, nonlinearity):
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
+def _zero_element(tensor):
+    """True (with torch's warning) for a tensor with no elements: there is nothing to fill,
+    and its fan may be 0."""
+    if tensor.numel() == 0:
+        warnings.warn("Initializing zero-element tensors is a no-op", UserWarning, stacklevel=3)
+        return True
+    return False
+
+
 def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
     """U(−b, b), b = gain·√(3 / fan).  With a = √5 (the layers' default) b = 1/√fan_in."""
+    if _zero_element(tensor):
+        return tensor
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
     return uniform_(tensor, -bound, bound)
 
 
 def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
     """N(0, σ²), σ = gain / √fan."""
+    if _zero_element(tensor):
+        return tensor
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity))

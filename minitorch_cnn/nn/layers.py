@@ -11,6 +11,7 @@ import numpy as np
 
 from . import functional as F
 from ..ops.pairs import pair
+from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
 from ..ops.checks import expect_tensor
@@ -21,9 +22,30 @@ def _empty(*shape):
     return np.empty(shape, dtype=np.float32)
 
 
+def _count(layer, what, value, allow_bool=False):
+    """A size argument as an int >= 0; a float, str or None raises a TypeError, as torch does when it
+    allocates the weight.  torch lets a bool through as the weight's second dimension only
+    (in_features, in_channels), so allow_bool is for those."""
+    if not isinstance(value, numbers.Integral) or (isinstance(value, bool) and not allow_bool):
+        raise TypeError(f"{layer}: {what} must be an int, got {type(value).__name__} {value!r}")
+    if value < 0:
+        raise ValueError(f"{layer}: {what} must be non-negative, got {value}")
+    return int(value)
+
+
+def _named_error(layer, exc):
+    """exc's message with the layer's name in front, as the builtin TypeError, ValueError or
+    RuntimeError it is (not type(exc): NumPy's subclasses take other constructor arguments)."""
+    for kind in (TypeError, ValueError, RuntimeError):
+        if isinstance(exc, kind):
+            return kind(f"{layer}: {exc}")
+    return exc
+
+
 class _WeightedLayer(Module):
     """A layer with `weight` (out, ...) and an optional `bias` (out,), initialised as PyTorch
-    does: W by kaiming_uniform_(a=√5), i.e. U(±1/√fan_in), and b ~ U(±1/√fan_in)."""
+    does: W by kaiming_uniform_(a=√5), i.e. U(±1/√fan_in), and b ~ U(±1/√fan_in).
+    With fan_in = 0 (no inputs) the weight is empty and the bias 0, as in torch."""
 
     def _create_parameters(self, weight_shape, bias):
         self.weight = Parameter(_empty(*weight_shape))
@@ -46,13 +68,15 @@ class Linear(_WeightedLayer):
 
     def __init__(self, in_features, out_features, bias=True):
         super().__init__()
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features = _count("Linear", "in_features", in_features, allow_bool=True)
+        self.out_features = _count("Linear", "out_features", out_features)
         self._create_parameters((self.out_features, self.in_features), bias)
 
     def forward(self, x):
+        name = f"Linear({self.in_features}→{self.out_features})"
+        expect_tensor(x, name)
         if x.ndim < 1 or x.shape[-1] != self.in_features:
-            raise ValueError(f"Linear({self.in_features}→{self.out_features}): expected input "
-                             f"(*, {self.in_features}), got {x.shape}")
+            raise ValueError(f"{name}: expected input (*, {self.in_features}), got {x.shape}")
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
@@ -60,15 +84,21 @@ class Linear(_WeightedLayer):
 
 
 class Conv2d(_WeightedLayer):
-    """2-D convolution; W (out, in/groups, kh, kw)."""
+    """2-D convolution; W (out, in/groups, kh, kw).  Input (N, C, H, W) or unbatched (C, H, W)."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  groups=1, bias=True):
         super().__init__()
         name = f"Conv2d({in_channels}→{out_channels})"
+        self.in_channels = _count(name, "in_channels", in_channels, allow_bool=True)
+        self.out_channels = _count(name, "out_channels", out_channels)
+        if not isinstance(groups, numbers.Integral) or isinstance(groups, bool):
+            raise TypeError(f"{name}: groups must be an int, got {type(groups).__name__} {groups!r}")
         if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"{name}: groups={groups} must divide both in_channels and out_channels")
-        self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
+            raise ValueError(f"{name}: groups={groups} must be positive and divide both in_channels and out_channels")
+        self.groups = int(groups)
+        if isinstance(kernel_size, (tuple, list)) and len(kernel_size) != 2:   # it shapes the weight
+            raise ValueError(f"{name}: kernel_size must be an int or a pair of ints, got {kernel_size!r}")
         self.kernel_size = pair(kernel_size, f"{name}: kernel_size", 1)
         self.stride = pair(stride, f"{name}: stride", 1)
         self.padding = pair(padding, f"{name}: padding", 0)
@@ -76,13 +106,15 @@ class Conv2d(_WeightedLayer):
         self._create_parameters((self.out_channels, self.in_channels // self.groups) + self.kernel_size, bias)
 
     def forward(self, x):
-        if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"Conv2d({self.in_channels}→{self.out_channels}): expected input "
-                             f"(N, {self.in_channels}, H, W), got {x.shape}")
+        name = f"Conv2d({self.in_channels}→{self.out_channels})"
+        expect_tensor(x, name)
+        if x.ndim not in (3, 4) or x.shape[-3] != self.in_channels:
+            raise ValueError(f"{name}: expected input (N, {self.in_channels}, H, W), got {x.shape} "
+                             f"(an unbatched input is ({self.in_channels}, H, W))")
         try:
             return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
-        except (ValueError, TypeError) as exc:
-            raise type(exc)(f"Conv2d({self.in_channels}→{self.out_channels}): {exc}") from None
+        except (ValueError, TypeError, RuntimeError) as exc:
+            raise _named_error(name, exc) from exc
 
     def extra_repr(self):
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -99,6 +131,8 @@ class Conv2d(_WeightedLayer):
 
 
 class _Pool2d(Module):
+    """Input (N, C, H, W) or unbatched (C, H, W); the arguments are checked when it runs, as in torch."""
+
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
         self.kernel_size = kernel_size
@@ -109,10 +143,12 @@ class _Pool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
     def _run(self, fn, x, **extra):
+        name = f"{type(self).__name__}(kernel_size={self.kernel_size})"
+        expect_tensor(x, name)
         try:
             return fn(x, self.kernel_size, self.stride, self.padding, **extra)
-        except (ValueError, TypeError) as exc:
-            raise type(exc)(f"{type(self).__name__}(kernel_size={self.kernel_size}): {exc}") from None
+        except (ValueError, TypeError, RuntimeError) as exc:
+            raise _named_error(name, exc) from exc
 
 
 class MaxPool2d(_Pool2d):
@@ -133,12 +169,33 @@ class AvgPool2d(_Pool2d):
         return self._run(F.avg_pool2d, x, count_include_pad=self.count_include_pad)
 
 
+class AdaptiveAvgPool2d(Module):
+    """Average pooling to a fixed output size (out_h, out_w), whatever the input's H × W;
+    an int means a square, None keeps that input size."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x):
+        name = f"AdaptiveAvgPool2d(output_size={self.output_size})"
+        expect_tensor(x, name)
+        try:
+            return F.adaptive_avg_pool2d(x, self.output_size)
+        except (ValueError, TypeError, RuntimeError) as exc:
+            raise _named_error(name, exc) from exc
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
 class _BatchNorm(Module):
     _input_dims = ()
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True):
         super().__init__()
-        self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
+        num_features = _count(type(self).__name__, "num_features", num_features)
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
             self.weight = Parameter(np.ones(num_features, dtype=np.float32))
@@ -156,24 +213,31 @@ class _BatchNorm(Module):
 
     def forward(self, x):
         name = f"{type(self).__name__}({self.num_features})"
+        expect_tensor(x, name)
         if x.ndim not in self._input_dims or x.shape[1] != self.num_features:
             dims = " or ".join(f"{d}-D" for d in self._input_dims)
             raise ValueError(f"{name}: expected a {dims} input with {self.num_features} channels "
                              f"in dim 1, got {x.shape}")
+        if self.num_features == 0:   # torch fails here too (an IndexError deep inside)
+            raise ValueError(f"{name}: cannot normalise an input with no channels, got {x.shape}")
         momentum = self.momentum
+        count = None
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
+            count = int(self.num_batches_tracked.item()) + 1
             if momentum is None:   # cumulative moving average, as PyTorch
-                momentum = 1.0 / float(self.num_batches_tracked.item())
+                momentum = 1.0 / count
         use_batch_stats = self.training or not self.track_running_stats
         track = self.training and self.track_running_stats
         try:
-            return F.batch_norm(x, self.running_mean if track or not use_batch_stats else None,
-                                self.running_var if track or not use_batch_stats else None,
-                                self.weight, self.bias, training=use_batch_stats,
-                                momentum=momentum or 0.0, eps=self.eps)
-        except ValueError as exc:
-            raise ValueError(f"{name}: {exc}") from None
+            out = F.batch_norm(x, self.running_mean if track or not use_batch_stats else None,
+                               self.running_var if track or not use_batch_stats else None,
+                               self.weight, self.bias, training=use_batch_stats,
+                               momentum=0.0 if momentum is None else momentum, eps=self.eps)
+        except (ValueError, TypeError, RuntimeError) as exc:
+            raise _named_error(name, exc) from exc
+        if count is not None:
+            self.num_batches_tracked.data[...] = count
+        return out
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "

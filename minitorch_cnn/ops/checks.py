@@ -3,13 +3,14 @@ from ..autograd import is_grad_enabled
 from ..tensor import Tensor
 
 
-def expect_tensor(value, who, argument="input"):
-    """Raise TypeError unless `value` is a Tensor; `who` is the op or layer as it prints.
+def expect_tensor(value, who, argument="input", optional=False):
+    """Raise TypeError unless `value` is a Tensor (or None, when optional); `who` is the op or
+    layer as it prints.
 
     Without it a list or NumPy array fails deep inside with `'list' object has no
     attribute 'ndim'`, or, worse, runs through NumPy and comes back as a result.
     """
-    if not isinstance(value, Tensor):
+    if not isinstance(value, Tensor) and not (optional and value is None):
         raise TypeError(f"{who}: expected {argument} to be a Tensor, got {type(value).__name__}")
     return value
 

@@ -13,7 +13,8 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import cuda_twin, get_array_module
-from .pairs import conv_output_size, pair, window_taps
+from .checks import expect_tensor
+from .pairs import compute_dtype, conv_output_size, is_int, pair, promote_types, window_taps
 
 
 @cuda_twin
@@ -36,7 +37,7 @@ def im2col(x, kernel_size, stride, padding, dilation):
         col_t = np.empty((kh * kw, c, n, out_h, out_w), dtype=x.dtype)
         for k, (rows, columns) in enumerate(window_taps(kernel_size, stride, dilation, (out_h, out_w))):
             col_t[k] = x_pad[:, :, rows, columns]
-        return col_t.reshape(kh * kw * c, -1).T
+        return col_t.reshape(kh * kw * c, n * out_h * out_w).T
     # Channels last and padded, once: a window row (kw taps × C channels) is then one run.
     x_nhwc = np.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)
     x_nhwc[:, ph:ph + h, pw:pw + w, :] = x.transpose(0, 2, 3, 1)
@@ -65,7 +66,8 @@ def _group_columns(col, g, groups, taps):
     """The columns of group g: (rows, kh·kw·C/groups), a copy (col interleaves groups per tap)."""
     if groups == 1:
         return col
-    return col.reshape(col.shape[0], taps, groups, -1)[:, :, g, :].reshape(col.shape[0], -1)
+    per_group = col.shape[1] // (taps * groups)
+    return col.reshape(col.shape[0], taps, groups, per_group)[:, :, g, :].reshape(col.shape[0], taps * per_group)
 
 
 def _convolve(x, w_mat, bias, kernel_size, stride, padding, dilation, groups, out):
@@ -97,33 +99,51 @@ class Conv2d(Function):
     """out[n, o] = Σ_c W[o, c] ⋆ x[n, c] + b[o]    x (N, C, H, W), W (O, C/groups, kh, kw) -> (N, O, out_h, out_w)
 
     With G = dY as (N·out_h·out_w, O):  dW = Gᵀ · col,  db = Σ_rows G,  dX = col2im(G · W).
+    float16 runs in float32 and rounds the results once (as torch's CPU kernels do).
     """
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
         xp = get_array_module(x)
         out_c, c_per_group, kh, kw = weight.shape
         out_h, out_w = conv_output_size(x.shape[2:], (kh, kw), stride, padding, dilation)
-        out = xp.empty((x.shape[0], out_c, out_h, out_w), dtype=x.dtype)
-        w_mat = weight.transpose(0, 2, 3, 1).reshape(out_c, -1)   # columns (i, j, c) like col's
+        ctx.dtypes = x.dtype, weight.dtype, None if bias is None else bias.dtype
+        ctx.empty = x.shape[0] == 0 or c_per_group == 0
+        if ctx.empty:
+            # Nothing to convolve (and no kernel launch for zero rows).  Zero input channels
+            # give torch's (N, 0, out_h, out_w), not a bias-filled (N, O, out_h, out_w).
+            ctx.params = x.shape, weight.shape
+            return xp.zeros((x.shape[0], out_c if c_per_group else 0, out_h, out_w), dtype=x.dtype)
+        work = compute_dtype(x.dtype)
+        x, weight = x.astype(work, copy=False), weight.astype(work, copy=False)
+        bias = None if bias is None else bias.astype(work, copy=False)
+        out = xp.empty((x.shape[0], out_c, out_h, out_w), dtype=work)
+        w_mat = weight.transpose(0, 2, 3, 1).reshape(out_c, kh * kw * c_per_group)   # columns (i, j, c) like col's
         args = (kh, kw), stride, padding, dilation, groups
         if not any(ctx.needs_input_grad) and xp is np:
             col_bytes_per_image = out_h * out_w * kh * kw * x.shape[1] * x.itemsize
             images = max(1, INFERENCE_COL_BYTES // col_bytes_per_image)
             for start in range(0, x.shape[0], images):
                 _convolve(x[start:start + images], w_mat, bias, *args, out=out[start:start + images])
-            return out
+            return out.astype(ctx.dtypes[0], copy=False)
         ctx.save_for_backward(_convolve(x, w_mat, bias, *args, out=out), w_mat)
         ctx.params = x.shape, weight.shape, stride, padding, dilation, groups
-        return out
+        return out.astype(ctx.dtypes[0], copy=False)
 
     @staticmethod
     def backward(ctx, grad_out):
+        if ctx.empty:
+            xp = get_array_module(grad_out)
+            x_shape, (out_c, c_per_group, kh, kw) = ctx.params
+            shapes = x_shape, (out_c, c_per_group, kh, kw), (out_c,)
+            return tuple(xp.zeros(shape, dtype=dtype) if need and dtype is not None else None
+                         for shape, dtype, need in zip(shapes, ctx.dtypes, ctx.needs_input_grad))
         col, w_mat = ctx.saved
         x_shape, (out_c, c_per_group, kh, kw), stride, padding, dilation, groups = ctx.params
         need_x, need_w, need_b = ctx.needs_input_grad
         xp, rows, o = get_array_module(col), col.shape[0], out_c // groups
+        grad_out = grad_out.astype(col.dtype, copy=False)
         # Gᵀ (O, N·out_h·out_w): runs of out_h·out_w values copied, cheaper than transposing to G.
-        grad_t = xp.ascontiguousarray(grad_out.transpose(1, 0, 2, 3)).reshape(out_c, -1)
+        grad_t = xp.ascontiguousarray(grad_out.transpose(1, 0, 2, 3)).reshape(out_c, rows)
         # G·W one kernel tap at a time, (kh·kw, rows, C): col2im then adds whole contiguous
         # blocks, about twice as fast as from the interleaved (rows, kh·kw·C).
         w_taps = xp.ascontiguousarray(w_mat.reshape(out_c, kh * kw, c_per_group).transpose(1, 0, 2))
@@ -137,28 +157,39 @@ class Conv2d(Function):
                 xp.matmul(grad_t[group].T, w_taps[:, group], out=grad_col[:, :, g, :])
         grad_x = None
         if need_x:
-            grad_col = grad_col.reshape(kh * kw, rows, -1).transpose(1, 0, 2)   # (rows, kh·kw, C) view
+            grad_col = grad_col.reshape(kh * kw, rows, groups * c_per_group).transpose(1, 0, 2)   # (rows, kh·kw, C) view
             grad_x = col2im(grad_col, x_shape, (kh, kw), stride, padding, dilation)
         if need_w:   # back from (O, kh, kw, C) column order to (O, C, kh, kw)
             grad_w = xp.ascontiguousarray(grad_w.reshape(out_c, kh, kw, c_per_group).transpose(0, 3, 1, 2))
         # Σ over rows as a matrix-vector product: BLAS does it ~8× faster than sum(axis=0).
         grad_b = grad_t @ xp.ones(rows, dtype=grad_t.dtype) if need_b else None
-        return grad_x, grad_w, grad_b
+        return tuple(None if g is None else g.astype(dtype, copy=False)
+                     for g, dtype in zip((grad_x, grad_w, grad_b), ctx.dtypes))
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """F.conv2d: x (N, C_in, H, W), weight (C_out, C_in/groups, kh, kw), bias (C_out,)
-    -> (N, C_out, out_h, out_w),  out_h = (H + 2·ph − dh·(kh − 1) − 1) // sh + 1.
+    """F.conv2d: x (N, C_in, H, W) or unbatched (C_in, H, W), weight (C_out, C_in/groups, kh, kw),
+    bias (C_out,) -> (N, C_out, out_h, out_w) (or (C_out, out_h, out_w)),
+    out_h = (H + 2·ph − dh·(kh − 1) − 1) // sh + 1.
     With G = dY as (N·out_h·out_w, C_out):  dW = Gᵀ · col,  db = Σ_rows G,  dX = col2im(G · W)."""
+    expect_tensor(x, "conv2d", "input")
+    expect_tensor(weight, "conv2d", "weight")
+    expect_tensor(bias, "conv2d", "bias", optional=True)
     stride, padding = pair(stride, "conv2d: stride", 1), pair(padding, "conv2d: padding", 0)
     dilation = pair(dilation, "conv2d: dilation", 1)
+    if not is_int(groups):
+        raise TypeError(f"conv2d: groups must be an int, got {type(groups).__name__} {groups!r}")
+    if groups < 1:
+        raise ValueError(f"conv2d: groups must be a positive integer, got {groups!r}")
     if weight.ndim != 4:
         raise ValueError(f"conv2d: expected a 4-D weight (C_out, C_in/groups, kh, kw), got shape {weight.shape}")
-    out_c, c_per_group, kh, kw = weight.shape
+    if x.ndim == 3:   # unbatched (C, H, W), as torch: a batch of one, squeezed again
+        return conv2d(x.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
     if x.ndim != 4:
-        raise ValueError(f"conv2d: expected a 4-D input (N, C, H, W), got shape {x.shape}")
-    if not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"conv2d: groups must be a positive integer, got {groups!r}")
+        raise ValueError(f"conv2d: expected a 3-D (C, H, W) or 4-D input (N, C, H, W), got shape {x.shape}")
+    out_c, c_per_group, kh, kw = weight.shape
+    if out_c == 0:
+        raise ValueError(f"conv2d: expected a weight with at least 1 output channel, got shape {weight.shape}")
     if out_c % groups:
         raise ValueError(f"conv2d: groups={groups} must divide the {out_c} output channels")
     if x.shape[1] % groups:
@@ -170,8 +201,25 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                          f"in input of shape {x.shape}")
     if bias is not None and bias.shape != (out_c,):
         raise ValueError(f"conv2d: expected bias of shape ({out_c},), got {bias.shape}")
+    if kh == 0 or kw == 0:
+        raise ValueError(f"conv2d: kernel size must be positive, got weight of shape {weight.shape}")
+    conv_output_size(x.shape[2:], (kh, kw), stride, padding, dilation, op="conv2d")
+    if bias is not None and bias.dtype != x.dtype:
+        raise TypeError(f"conv2d: input dtype {x.dtype} differs from bias dtype {bias.dtype}")
+    if x.numel() == 0 and (x.shape[0] == 0 or x.shape[1] == 0):
+        # torch returns an empty batch (or no channels) before it checks the weight's dtype,
+        # in the promoted dtype of input and weight
+        x = x.to(dtype=promote_types(x.dtype, weight.dtype))
+        weight = weight.to(dtype=x.dtype)
+        bias = None if bias is None else bias.to(dtype=x.dtype)
+    elif x.numel() == 0:
+        raise ValueError(f"conv2d: only an empty batch or zero channels may be empty, got input of shape {x.shape}")
+    if x.dtype.kind not in "fiu" and x.numel():
+        raise TypeError(f"conv2d: not implemented for dtype {x.dtype}")
+    if x.dtype.kind in "iu" and x.dtype != np.int64 and dilation != (1, 1) and x.numel():
+        raise TypeError(f"conv2d: a dilated convolution is not implemented for dtype {x.dtype} (torch has it "
+                        f"for int64 only)")
     if x.dtype != weight.dtype:
         raise TypeError(f"conv2d: input dtype {x.dtype} differs from weight dtype {weight.dtype}")
-    conv_output_size(x.shape[2:], (kh, kw), stride, padding, dilation, op="conv2d")
     return Conv2d.apply(x, weight, bias, stride=stride, padding=padding,
                         dilation=dilation, groups=int(groups))

@@ -1,7 +1,11 @@
 """Matrix products: matmul (batched, broadcasting) and linear (x Wᵀ + b)."""
+import numpy as np
+
 from ..autograd import Function
 from ..tensor import Tensor
 from .elementwise import unbroadcast
+from .checks import expect_tensor
+from .pairs import compute_dtype
 
 
 class MatMul(Function):
@@ -47,36 +51,66 @@ def matmul(a, b):
 
 
 class Linear(Function):
-    """out = x Wᵀ + b  (x: (*, in), W: (out, in), b: (out,));
-    dx = g W,  dW = gᵀ x,  db = Σ g  (the leading dims folded into one batch axis)."""
+    """out = x Wᵀ + b  (x: (*, in), W: (out, in), b: broadcast to (*, out));
+    dx = g W,  dW = gᵀ x,  db = Σ g  (the leading dims folded into one batch axis).
+    float16 runs in float32 and rounds the results once (as torch's CPU kernels do)."""
     @staticmethod
     def forward(ctx, x, weight, bias):
+        ctx.dtypes = x.dtype, weight.dtype, None if bias is None else bias.dtype
+        ctx.bias_shape = None if bias is None else bias.shape
+        work = compute_dtype(x.dtype)
+        x, weight = x.astype(work, copy=False), weight.astype(work, copy=False)
         ctx.save_for_backward(x, weight)
         out = x @ weight.T
-        if bias is not None:
-            out += bias
-        return out
+        ctx.folded = (int(np.prod(out.shape[:-1])), out.shape[-1]) if x.ndim > 1 else out.shape
+        if bias is not None and bias.shape == out.shape[-1:]:
+            out += bias.astype(work, copy=False)
+        elif bias is not None:   # any other shape broadcasts on the (rows, out) view, where torch adds it
+            out = (out.reshape(ctx.folded) + bias.astype(work, copy=False)).reshape(out.shape)
+        return out.astype(ctx.dtypes[0], copy=False)
 
     @staticmethod
     def backward(ctx, g):
         x, weight = ctx.saved
         need_x, need_w, need_b = ctx.needs_input_grad
-        g2 = g.reshape(-1, g.shape[-1])
+        g = g.astype(x.dtype, copy=False)
+        g2 = g.reshape(int(np.prod(g.shape[:-1])), g.shape[-1])   # explicit: -1 is ambiguous for N = 0
         grad_x = (g @ weight) if need_x else None
-        grad_w = (g2.T @ x.reshape(-1, x.shape[-1])) if need_w else None
-        grad_b = g2.sum(axis=0) if need_b else None
-        return grad_x, grad_w, grad_b
+        grad_w = (g2.T @ x.reshape(g2.shape[0], x.shape[-1])) if need_w else None
+        grad_b = unbroadcast(g.reshape(ctx.folded), ctx.bias_shape) if need_b else None
+        return tuple(None if grad is None else grad.astype(dtype, copy=False)
+                     for grad, dtype in zip((grad_x, grad_w, grad_b), ctx.dtypes))
 
 
 def linear(x, weight, bias=None):
-    """F.linear: x (*, in) @ weight (out, in)ᵀ + bias (out,) -> (*, out);  dx = g W,  dW = gᵀ x,  db = Σ g."""
+    """F.linear: x (*, in) @ weight (out, in)ᵀ + bias (out,) -> (*, out);  dx = g W,  dW = gᵀ x,  db = Σ g.
+    A 1-D weight (in,) gives x @ weight, shape (*)."""
+    expect_tensor(x, "linear", "input")
+    expect_tensor(weight, "linear", "weight")
+    expect_tensor(bias, "linear", "bias", optional=True)
+    if weight.ndim == 1 and x.ndim >= 1 and bias is None:   # torch's vector weight: a dot product per row
+        return linear(x, weight.unsqueeze(0)).squeeze(-1)
     if weight.ndim != 2:
         raise ValueError(f"linear: expected a 2-D weight (out_features, in_features), got shape {weight.shape}")
     out_f, in_f = weight.shape
     if x.ndim < 1 or x.shape[-1] != in_f:
         raise ValueError(f"linear({in_f}→{out_f}): expected input (*, {in_f}), got {x.shape}")
-    if bias is not None and bias.shape != (out_f,):
-        raise ValueError(f"linear({in_f}→{out_f}): expected bias ({out_f},), got {bias.shape}")
+    # torch adds the bias to the output folded to (rows, out_features) (addmm), or to (out,)
+    folded = (int(np.prod(x.shape[:-1])), out_f) if x.ndim > 1 else (out_f,)
+    if bias is not None and _broadcast_shape(folded, bias.shape) != folded:
+        raise ValueError(f"linear({in_f}→{out_f}): expected bias ({out_f},) (or one that broadcasts to "
+                         f"{folded}), got {bias.shape}")
+    if x.dtype.kind not in "fiu" and x.numel() and weight.numel():   # torch lets an empty bool product through
+        raise TypeError(f"linear({in_f}→{out_f}): not implemented for dtype {x.dtype}")
     if x.dtype != weight.dtype:
         raise TypeError(f"linear({in_f}→{out_f}): input dtype {x.dtype} differs from weight dtype {weight.dtype}")
+    if bias is not None and bias.dtype != x.dtype:
+        raise TypeError(f"linear({in_f}→{out_f}): input dtype {x.dtype} differs from bias dtype {bias.dtype}")
     return Linear.apply(x, weight, bias)
+
+
+def _broadcast_shape(a, b):
+    try:
+        return np.broadcast_shapes(a, b)
+    except ValueError:
+        return None

@@ -1,12 +1,20 @@
-"""Batch normalisation over (N, C) or (N, C, H, W), exactly as PyTorch defines it.
+"""Batch normalisation over (N, C, *), exactly as PyTorch defines it.
 
 Training normalises with the batch's biased variance and updates the running
 variance with the unbiased one; evaluation uses the running statistics.
+float16 inputs are normalised in float32 (one rounding at the end), with float16
+parameters and statistics, or float32 ones (torch's CPU "mixed" mode).
 """
+import numbers
+
+import numpy as np
+
 from .. import backend
 from ..autograd import Function
 from ..backend import get_array_module
 from ..tensor import Tensor
+from .checks import expect_tensor
+from .pairs import compute_dtype
 
 
 def _channel_shape(x):
@@ -19,10 +27,14 @@ def _channel_sum(a, b=None):
     einsum over (N, C, L) runs 2-3× faster than sum(axis=(0, 2, 3)) and needs no temporary.
     """
     xp = get_array_module(a)
-    a = a.reshape(a.shape[0], a.shape[1], -1)
+    a = a.reshape(a.shape[0], a.shape[1], int(np.prod(a.shape[2:])))
     if b is None:
         return xp.einsum("ncl->c", a)
     return xp.einsum("ncl,ncl->c", a, b.reshape(a.shape))
+
+
+def _as(array, dtype):
+    return None if array is None else array.astype(dtype, copy=False)
 
 
 class BatchNorm(Function):
@@ -35,43 +47,58 @@ class BatchNorm(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
         xp = get_array_module(x)
+        ctx.dtypes = x.dtype, None if weight is None else weight.dtype, None if bias is None else bias.dtype
+        ctx.training = training
+        ctx.param_shapes = [None if p is None else p.shape for p in (weight, bias)]
+        if x.size == 0:   # an empty batch: nothing to normalise, and the statistics stay as they are
+            ctx.save_for_backward()
+            return xp.zeros(x.shape, dtype=_empty_result_dtype(x, weight, bias))
         shape = _channel_shape(x)
+        work = compute_dtype(x.dtype)
+        x, weight, bias = x.astype(work, copy=False), _as(weight, work), _as(bias, work)
         if training:
             n = x.size // x.shape[1]
             mean = _channel_sum(x) / n
             centered = x - mean.reshape(shape)
             var = _channel_sum(centered, centered) / n
+            # In place, each in its own dtype (float16 statistics of a float16 input stay float16).
             if running_mean is not None:
-                running_mean *= 1 - momentum
-                running_mean += momentum * mean
+                running_mean[...] = (1 - momentum) * running_mean.astype(work) + momentum * mean
             if running_var is not None:
-                running_var *= 1 - momentum
-                running_var += (momentum * n / (n - 1)) * var    # unbiased, as torch
+                running_var[...] = ((1 - momentum) * running_var.astype(work)
+                                    + (momentum * n / (n - 1)) * var)    # unbiased, as torch
         else:
-            mean, var = running_mean, running_var
+            mean, var = running_mean.astype(work, copy=False), running_var.astype(work, copy=False)
             if not any(ctx.needs_input_grad):
                 # Inference: the whole layer is one per-channel scale and shift (two passes).
-                scale = (1 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
+                scale = (1 / xp.sqrt(var + eps)).astype(work, copy=False)
                 if weight is not None:
                     scale = scale * weight
                 shift = -mean * scale if bias is None else bias - mean * scale
                 out = x * scale.reshape(shape)
                 out += shift.reshape(shape)
-                return out
+                return out.astype(ctx.dtypes[0], copy=False)
             centered = x - mean.reshape(shape)
-        inv_std = (1 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
+        inv_std = (1 / xp.sqrt(var + eps)).astype(work, copy=False)
         x_hat = centered * inv_std.reshape(shape)
         out = x_hat * weight.reshape(shape) if weight is not None else x_hat.copy()
         if bias is not None:
             out += bias.reshape(shape)
         ctx.save_for_backward(x_hat, inv_std, weight)
-        ctx.training = training
-        return out
+        return out.astype(ctx.dtypes[0], copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        x_hat, inv_std, weight = ctx.saved
         need_x, need_w, need_b = ctx.needs_input_grad
+        x_dtype, w_dtype, b_dtype = ctx.dtypes
+        if g.size == 0:
+            xp = get_array_module(g)
+            w_shape, b_shape = ctx.param_shapes
+            return (xp.zeros(g.shape, dtype=x_dtype) if need_x else None,
+                    xp.zeros(w_shape, dtype=w_dtype) if need_w else None,
+                    xp.zeros(b_shape, dtype=b_dtype) if need_b else None)
+        x_hat, inv_std, weight = ctx.saved
+        g = g.astype(x_hat.dtype, copy=False)
         shape = _channel_shape(g)
         grad_b = _channel_sum(g)
         grad_w = _channel_sum(g, x_hat)
@@ -84,26 +111,72 @@ class BatchNorm(Function):
                 grad_x *= scale.reshape(shape)
             else:
                 grad_x = g * scale.reshape(shape)
-        return grad_x, (grad_w if need_w else None), (grad_b if need_b else None)
+        return (_as(grad_x, x_dtype), _as(grad_w, w_dtype) if need_w else None,
+                _as(grad_b, b_dtype) if need_b else None)
+
+
+def _empty_result_dtype(x, weight, bias):
+    """torch's dtype for an empty input: x · w[0] + b[0], a 0-d parameter promoting x only
+    to a higher kind (bool < integer < float)."""
+    kinds = "biuf"
+    dtype = x.dtype
+    for p in (weight, bias):
+        if p is not None and kinds.index(p.dtype.kind) > kinds.index(dtype.kind) + (dtype.kind == "i"):
+            dtype = p.dtype
+    return dtype
+
+
+def _check_dtypes(x, params):
+    """torch's rule: every parameter and statistic has the input's dtype, or, for a float16
+    input, all of them are float32."""
+    if x.dtype.kind != "f":
+        raise TypeError(f"batch_norm: not implemented for dtype {x.dtype}")
+    present = [(name, t) for name, t in params if t is not None]
+    if all(t.dtype == x.dtype for _, t in present):
+        return
+    if x.dtype == np.float16 and all(t.dtype == np.float32 for _, t in present):
+        return
+    name, t = next((name, t) for name, t in present if t.dtype != x.dtype)
+    raise TypeError(f"batch_norm: expected {name} of the input's dtype {x.dtype} (or all parameters "
+                    f"float32 for a float16 input), got {t.dtype}")
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
-    """F.batch_norm: x (N, C) or (N, C, H, W) -> same shape, x̂ · w + b; running_mean/var (C,) are
+    """F.batch_norm: x (N, C, *) -> same shape, x̂ · w + b; running_mean/var (C,) are
     updated in place when training (or None: the batch statistics alone are used).
     Training: dw = Σ g·x̂,  db = Σ g,  dx = w / √(σ² + eps) · (g − db / n − x̂ · dw / n)."""
-    if x.ndim not in (2, 3, 4):
-        raise ValueError(f"batch_norm: expected a 2-D (N, C), 3-D or 4-D (N, C, H, W) input, got shape {x.shape}")
-    c = x.shape[1]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
-        if t is not None and tuple(t.shape) != (c,):
-            raise ValueError(f"batch_norm: expected {name} of shape ({c},) for input {x.shape}, got {tuple(t.shape)}")
-    if training and x.numel() // c <= 1:
+    expect_tensor(x, "batch_norm", "input")
+    for name, t in (("weight", weight), ("bias", bias)):
+        expect_tensor(t, "batch_norm", name, optional=True)
+    for name, t in (("running_mean", running_mean), ("running_var", running_var)):
+        if t is not None and not isinstance(t, Tensor) and not hasattr(t, "shape"):
+            raise TypeError(f"batch_norm: expected {name} to be a Tensor, got {type(t).__name__}")
+    for name, value in (("momentum", momentum), ("eps", eps)):
+        if not isinstance(value, numbers.Real) or isinstance(value, bool):
+            raise TypeError(f"batch_norm: {name} must be a float, got {type(value).__name__} {value!r}")
+    if x.ndim == 0:
+        raise ValueError("batch_norm: expected an input (N, C, *), got a 0-d tensor")
+    if training and x.shape[0] * int(np.prod(x.shape[2:])) == 1:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                          f"got input of shape {x.shape}")
-    if not training and (running_mean is None or running_var is None):
-        raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
+    if training and eps <= 0:
+        raise ValueError(f"batch_norm: eps must be positive when training, got {eps}")
+    if x.numel() == 0:
+        # torch returns an empty input before it checks shapes, dtypes or modes (but it reads
+        # weight[0] and bias[0], so parameters with no element fail there).
+        for name, t in (("weight", weight), ("bias", bias)):
+            if t is not None and t.numel() == 0:
+                raise ValueError(f"batch_norm: {name} has no elements (an input with no channels)")
+        return BatchNorm.apply(x, weight, bias, running_mean=None, running_var=None,
+                               training=bool(training), momentum=float(momentum), eps=float(eps))
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input (N, C, *) of at least 2 dimensions, got shape {x.shape}")
+    c = x.shape[1]
+    params = (("weight", weight), ("bias", bias), ("running_mean", running_mean), ("running_var", running_var))
+    for name, t in params:
+        if t is not None and tuple(t.shape) != (c,):
+            raise ValueError(f"batch_norm: expected {name} of shape ({c},) for input {x.shape}, got {tuple(t.shape)}")
     # The running statistics go in as raw arrays (updated in place), which apply() does
     # not check for their device; a NumPy/CuPy array is accepted as well as a Tensor.
     running = [t.data if isinstance(t, Tensor) else t for t in (running_mean, running_var)]
@@ -111,5 +184,10 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         if array is not None and backend.device_of(array) != x.device:
             raise RuntimeError(f"batch_norm: expected all tensors to be on the same device, but {name} "
                                f"is on {backend.device_of(array)} and the input on {x.device}")
+    _check_dtypes(x, params)
+    if training and (running_mean is None) != (running_var is None):
+        raise ValueError("batch_norm: running_mean and running_var must both be None or neither")
+    if not training and (running_mean is None or running_var is None):
+        raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
     return BatchNorm.apply(x, weight, bias, running_mean=running[0], running_var=running[1],
-                           training=bool(training), momentum=momentum, eps=eps)
+                           training=bool(training), momentum=float(momentum), eps=float(eps))

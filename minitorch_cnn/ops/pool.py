@@ -6,12 +6,18 @@ every window at once.  So a pool is kh·kw whole-array steps and never unfolds
 the windows into a copy of kh·kw times the input.  (With kernel == stride these are
 the views x.reshape(N, C, out_h, kh, out_w, kw)[:, :, :, i, :, j].)  The four
 *_forward/*_backward functions are the NumPy code; on CuPy arrays their CUDA twins run.
+
+Adaptive average pooling picks its windows from the output size instead (start
+⌊i·H/out⌋, end ⌈(i+1)·H/out⌉: uneven, and overlapping when out does not divide H).
 """
+import numbers
+
 import numpy as np
 
 from ..autograd import Function
-from ..backend import cuda_twin
-from .pairs import conv_output_size, pair, window_taps
+from ..backend import cuda_twin, get_array_module
+from .checks import expect_tensor
+from .pairs import compute_dtype, conv_output_size, pair, window_taps
 
 
 def _taps(a, kernel_size, stride, out_hw):
@@ -32,7 +38,7 @@ def _padded(x, padding, fill):
     (ph, pw), (n, c, h, w) = padding, x.shape
     if not (ph or pw):
         return x
-    out = np.full((n, c, h + 2 * ph, w + 2 * pw), fill, dtype=x.dtype)
+    out = get_array_module(x).full((n, c, h + 2 * ph, w + 2 * pw), fill, dtype=x.dtype)
     out[:, :, ph:ph + h, pw:pw + w] = x
     return out
 
@@ -56,7 +62,8 @@ def max_pool2d_forward(x, kernel_size, stride, padding, need_argmax=True):
     last NaN is its argmax, as in PyTorch.
     """
     out_hw = conv_output_size(x.shape[2:], kernel_size, stride, padding)
-    taps = _taps(_padded(x, padding, -np.inf), kernel_size, stride, out_hw)
+    lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min    # integers pad with their minimum
+    taps = _taps(_padded(x, padding, lowest), kernel_size, stride, out_hw)
     out = taps[0].copy()
     for tap in taps[1:]:
         np.maximum(out, tap, out=out)          # NaN propagates
@@ -94,11 +101,11 @@ def max_pool2d_backward(grad_out, argmax, x_shape, kernel_size, stride, padding)
     return _cropped(dx, x_shape, padding)
 
 
-def _avg_divisor(x_shape, kernel_size, stride, padding, count_include_pad, dtype):
+def _avg_divisor(x_shape, kernel_size, stride, padding, count_include_pad, dtype, xp=np):
     """kh·kw, or per window the number of real (non-padding) pixels it covers."""
     if count_include_pad or padding == (0, 0):
         return kernel_size[0] * kernel_size[1]
-    ones = _padded(np.ones((1, 1) + tuple(x_shape[2:]), dtype=dtype), padding, 0)
+    ones = _padded(xp.ones((1, 1) + tuple(x_shape[2:]), dtype=dtype), padding, 0)
     return _window_sum(ones, kernel_size, stride, conv_output_size(x_shape[2:], kernel_size, stride, padding))
 
 
@@ -121,56 +128,236 @@ def avg_pool2d_backward(grad_out, x_shape, kernel_size, stride, padding, count_i
     return _cropped(dx, x_shape, padding)
 
 
+def _first_real_offset(x_shape, kernel_size, stride, padding, out_hw, xp):
+    """Per window (out_h, out_w): the offset i·kw + j of its first non-padding pixel."""
+    (kh, kw), (sh, sw), (ph, pw), (out_h, out_w) = kernel_size, stride, padding, out_hw
+    first_row = xp.maximum(ph - sh * xp.arange(out_h), 0)
+    first_column = xp.maximum(pw - sw * xp.arange(out_w), 0)
+    return first_row[:, None] * kw + first_column[None, :]
+
+
 class MaxPool2d(Function):
     """out[n, c, y, x] = max over the window at (y, x);  dx = g routed to each window's argmax."""
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding):
+        xp = get_array_module(x)
+        ctx.params = x.shape, kernel_size, stride, padding
+        out_hw = conv_output_size(x.shape[2:], kernel_size, stride, padding)
+        if x.size == 0:   # an empty batch: nothing to launch
+            ctx.save_for_backward(None)
+            return xp.zeros(x.shape[:2] + out_hw, dtype=x.dtype)
         # Inference (no input needs a gradient) skips the argmax passes.
         out, argmax = max_pool2d_forward(x, kernel_size, stride, padding,
                                          need_argmax=ctx.needs_input_grad[0])
+        if argmax is not None and padding != (0, 0):
+            # A window of −inf beside the padding: torch never looks at the padding, so its
+            # argmax (and the gradient) is the window's first real pixel, not a padding cell.
+            first = _first_real_offset(x.shape, kernel_size, stride, padding, out_hw, xp)
+            argmax = xp.where(out == -np.inf, first, argmax).astype(argmax.dtype, copy=False)
         ctx.save_for_backward(argmax)
-        ctx.params = x.shape, kernel_size, stride, padding
         return out
 
     @staticmethod
     def backward(ctx, g):
+        if g.size == 0:
+            return (get_array_module(g).zeros(ctx.params[0], dtype=g.dtype),)
         return (max_pool2d_backward(g, ctx.saved[0], *ctx.params),)
 
 
 class AvgPool2d(Function):
-    """out = window mean;  dx = g / divisor spread over each window."""
+    """out = window mean;  dx = g / divisor spread over each window.
+
+    float16 runs in float32 (one rounding, as torch); int64 takes torch's integer mean,
+    the window sum divided with truncation toward zero.
+    """
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding, count_include_pad):
+        xp = get_array_module(x)
         ctx.params = x.shape, kernel_size, stride, padding, count_include_pad
-        return avg_pool2d_forward(x, kernel_size, stride, padding, count_include_pad)
+        out_hw = conv_output_size(x.shape[2:], kernel_size, stride, padding)
+        if x.size == 0:
+            return xp.zeros(x.shape[:2] + out_hw, dtype=x.dtype)
+        if x.dtype.kind in "iu":
+            sums = _window_sum(_padded(x, padding, 0), kernel_size, stride, out_hw)
+            divisor = _avg_divisor(x.shape, kernel_size, stride, padding, count_include_pad, x.dtype, xp)
+            quotient = xp.abs(sums) // divisor
+            return xp.where(sums < 0, -quotient, quotient).astype(x.dtype, copy=False)
+        work = compute_dtype(x.dtype)
+        out = avg_pool2d_forward(x.astype(work, copy=False), kernel_size, stride, padding, count_include_pad)
+        return out.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        return (avg_pool2d_backward(g, *ctx.params),)
+        if g.size == 0:
+            return (get_array_module(g).zeros(ctx.params[0], dtype=g.dtype),)
+        dx = avg_pool2d_backward(g.astype(compute_dtype(g.dtype), copy=False), *ctx.params)
+        return (dx.astype(g.dtype, copy=False),)
+
+
+def _windows(size, out):
+    """Adaptive pooling's windows along one axis: [⌊i·size/out⌋, ⌈(i+1)·size/out⌉) for i < out."""
+    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
+
+
+class AdaptiveAvgPool2d(Function):
+    """out[n, c, i, j] = mean of x[n, c, rows_i, columns_j];  dx = g / window size added to
+    every pixel of each window (windows overlap when the output does not divide the input).
+
+    When the output divides the input, the windows are a plain average pool (kernel = stride
+    = H / out_h) and take its CUDA twin.  Otherwise the rectangle sums run separably, rows
+    first, then columns: out_h + out_w whole-array steps.  float16 runs in float32.
+    """
+    @staticmethod
+    def forward(ctx, x, output_size, unbatched=False):
+        xp = get_array_module(x)
+        (n, c, h, w), (out_h, out_w) = x.shape, output_size
+        ctx.params = x.shape, output_size, x.dtype
+        ctx.unbatched = unbatched
+        if x.size == 0 or out_h * out_w == 0:
+            return xp.zeros((n, c, out_h, out_w), dtype=x.dtype)
+        x = x.astype(compute_dtype(x.dtype), copy=False)
+        if _is_plain_pool(x.shape, output_size):
+            kernel = (h // out_h, w // out_w)
+            return avg_pool2d_forward(x, kernel, kernel, (0, 0), True).astype(ctx.params[2], copy=False)
+        rows, columns = _windows(h, out_h), _windows(w, out_w)
+        row_sums = xp.empty((n, c, out_h, w), dtype=x.dtype)
+        for i, (start, end) in enumerate(rows):
+            xp.sum(x[:, :, start:end, :], axis=2, out=row_sums[:, :, i, :])
+        out = xp.empty((n, c, out_h, out_w), dtype=x.dtype)
+        for j, (start, end) in enumerate(columns):
+            xp.sum(row_sums[:, :, :, start:end], axis=3, out=out[:, :, :, j])
+        out /= _window_counts(rows, columns, x.dtype, xp)
+        return out.astype(ctx.params[2], copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = get_array_module(g)
+        (n, c, h, w), (out_h, out_w), dtype = ctx.params
+        if (out_h, out_w) != (1, 1) and (0 in (out_h, out_w) or (c == 0 and not ctx.unbatched)):
+            raise RuntimeError(f"adaptive_avg_pool2d (AdaptiveAvgPool2d) backward: expects a gradient with non-zero "
+                               f"channels, height and width, got shape {g.shape} (as torch)")
+        if n * c == 0:
+            return (xp.zeros((n, c, h, w), dtype=dtype),)
+        g = g.astype(compute_dtype(dtype), copy=False)
+        if _is_plain_pool((n, c, h, w), (out_h, out_w)):
+            kernel = (h // out_h, w // out_w)
+            dx = avg_pool2d_backward(g, (n, c, h, w), kernel, kernel, (0, 0), True)
+            return (dx.astype(dtype, copy=False),)
+        rows, columns = _windows(h, out_h), _windows(w, out_w)
+        share = g / _window_counts(rows, columns, g.dtype, xp)
+        spread_columns = xp.zeros((n, c, out_h, w), dtype=g.dtype)
+        for j, (start, end) in enumerate(columns):
+            spread_columns[:, :, :, start:end] += share[:, :, :, j:j + 1]
+        dx = xp.zeros((n, c, h, w), dtype=g.dtype)
+        for i, (start, end) in enumerate(rows):
+            dx[:, :, start:end, :] += spread_columns[:, :, i:i + 1, :]
+        return (dx.astype(dtype, copy=False),)
+
+
+def _is_plain_pool(x_shape, output_size):
+    (n, c, h, w), (out_h, out_w) = x_shape, output_size
+    return n * c > 0 and out_h > 0 and out_w > 0 and h % out_h == 0 and w % out_w == 0
+
+
+def _window_counts(rows, columns, dtype, xp):
+    """(out_h, out_w): the number of pixels in each window."""
+    heights = xp.asarray([end - start for start, end in rows], dtype=dtype)
+    widths = xp.asarray([end - start for start, end in columns], dtype=dtype)
+    return heights[:, None] * widths[None, :]
+
+
+def _check_pool_input(op, x, integer_dtypes):
+    """The input checks every pool shares; integer_dtypes: the integer dtypes torch pools."""
+    expect_tensor(x, op, "input")
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D input (N, C, H, W), got shape {x.shape}")
+    if x.dtype.kind != "f" and x.dtype.name not in integer_dtypes:
+        raise TypeError(f"{op}: not implemented for dtype {x.dtype}")
 
 
 def _pool_args(op, x, kernel_size, stride, padding):
-    if x.ndim != 4:
-        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {x.shape}")
     kernel_size = pair(kernel_size, f"{op}: kernel_size", 1)
-    stride = kernel_size if stride is None else pair(stride, f"{op}: stride", 1)
+    # stride=None or () means "the kernel size", as in torch
+    empty = stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
+    stride = kernel_size if empty else pair(stride, f"{op}: stride", 1)
     padding = pair(padding, f"{op}: padding", 0)
+    if 0 in x.shape[1:]:
+        raise ValueError(f"{op}: expected non-zero channels, height and width (only the batch may "
+                         f"be empty), got shape {x.shape}")
     if padding[0] > kernel_size[0] // 2 or padding[1] > kernel_size[1] // 2:
         raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel_size}")
     conv_output_size(x.shape[2:], kernel_size, stride, padding, op=op)
     return kernel_size, stride, padding
 
 
+INTEGERS = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+
+
 def max_pool2d(x, kernel_size, stride=None, padding=0):
-    """F.max_pool2d: (N, C, H, W) -> (N, C, out_h, out_w), each window's maximum; stride defaults to
-    kernel_size, padding is −∞.  dx = g routed to each window's argmax (the first, on ties)."""
+    """F.max_pool2d: (N, C, H, W) or unbatched (C, H, W) -> (N, C, out_h, out_w), each window's
+    maximum; stride defaults to kernel_size, padding is −∞ (never chosen over a real pixel).
+    dx = g routed to each window's argmax (the first, on ties; the last NaN)."""
+    _check_pool_input("max_pool2d", x, INTEGERS)
+    if x.ndim == 3:
+        return max_pool2d(x.unsqueeze(0), kernel_size, stride, padding).squeeze(0)
     kernel_size, stride, padding = _pool_args("max_pool2d", x, kernel_size, stride, padding)
     return MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad=True):
-    """F.avg_pool2d: (N, C, H, W) -> (N, C, out_h, out_w), each window's mean; padding is 0,
-    counted in the mean unless count_include_pad=False.  dx = g / divisor spread over the window."""
+    """F.avg_pool2d: (N, C, H, W) or unbatched (C, H, W) -> (N, C, out_h, out_w), each window's mean;
+    padding is 0, counted in the mean unless count_include_pad=False.
+    dx = g / divisor spread over the window."""
+    _check_pool_input("avg_pool2d", x, ("int64",))
+    if x.ndim == 3:
+        return avg_pool2d(x.unsqueeze(0), kernel_size, stride, padding, count_include_pad).squeeze(0)
     kernel_size, stride, padding = _pool_args("avg_pool2d", x, kernel_size, stride, padding)
     return AvgPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
                            count_include_pad=bool(count_include_pad))
+
+
+def adaptive_output_size(output_size, hw, op="adaptive_avg_pool2d"):
+    """int, or a pair of ints / None (None: keep that input size) -> (out_h, out_w)."""
+    if isinstance(output_size, int) and not isinstance(output_size, bool):
+        sizes = (output_size, output_size)
+    elif isinstance(output_size, (tuple, list)):
+        if len(output_size) != 2:
+            raise ValueError(f"{op}: output_size must be an int or 2 values, got {output_size!r}")
+        for v in output_size:
+            if v is not None and (not isinstance(v, numbers.Integral) or isinstance(v, bool)):
+                raise TypeError(f"{op}: output_size must hold ints or None, got {type(v).__name__} {v!r}")
+        sizes = tuple(size if v is None else int(v) for v, size in zip(output_size, hw))
+    else:
+        raise TypeError(f"{op}: output_size must be an int or a pair of ints/None, "
+                        f"got {type(output_size).__name__} {output_size!r}")
+    if min(sizes) < 0:
+        raise ValueError(f"{op}: output_size must be non-negative, got {output_size!r}")
+    return sizes
+
+
+def adaptive_avg_pool2d(x, output_size):
+    """F.adaptive_avg_pool2d: (N, C, H, W) or unbatched (C, H, W) -> (N, C, out_h, out_w);
+    window (i, j) covers rows ⌊i·H/out_h⌋ .. ⌈(i+1)·H/out_h⌉ − 1 (columns alike), output_size an int
+    or (out_h, out_w) with None keeping that input size.
+    dx = g / window size added to every pixel of each window."""
+    expect_tensor(x, "adaptive_avg_pool2d", "input")
+    if x.ndim < 2:
+        raise ValueError(f"adaptive_avg_pool2d: expected a 3-D (C, H, W) or 4-D input (N, C, H, W), "
+                         f"got shape {x.shape}")
+    if isinstance(output_size, (tuple, list)) and None in output_size and x.ndim < 3:
+        raise ValueError(f"adaptive_avg_pool2d: output_size {output_size!r} with None needs an input "
+                         f"of at least 3 dimensions, got shape {x.shape}")
+    output_size = adaptive_output_size(output_size, x.shape[-2:])
+    # torch's kernels (and their dtype check) never run for an empty input or output, except
+    # for a 1 × 1 output, which torch takes as a mean over the last two dims
+    if x.dtype.kind != "f" and ((x.numel() and output_size[0] * output_size[1]) or output_size == (1, 1)):
+        raise TypeError(f"adaptive_avg_pool2d: not implemented for dtype {x.dtype}")
+    if output_size == (1, 1) and (x.ndim not in (3, 4) or 0 in x.shape[-2:]):
+        # that mean accepts any rank, before any check: an empty H or W gives NaN
+        return x.mean(dim=(-2, -1), keepdim=True)
+    _check_pool_input("adaptive_avg_pool2d", x, INTEGERS + ("bool",))
+    if 0 in x.shape[-2:]:
+        raise ValueError(f"adaptive_avg_pool2d: expected non-zero height and width, got shape {x.shape}")
+    if x.ndim == 3:
+        return AdaptiveAvgPool2d.apply(x.unsqueeze(0), output_size=output_size, unbatched=True).squeeze(0)
+    return AdaptiveAvgPool2d.apply(x, output_size=output_size)

@@ -87,7 +87,8 @@ def flatten(x, start_dim=0, end_dim=-1):
     end = normalize_dim(end_dim, x.ndim, "flatten")
     if start > end:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-    return reshape(x, x.shape[:start] + (-1,) + x.shape[end + 1:])
+    merged = int(np.prod(x.shape[start:end + 1]))   # not -1: ambiguous when another dim is 0
+    return reshape(x, x.shape[:start] + (merged,) + x.shape[end + 1:])
 
 
 def permute(x, dims):
