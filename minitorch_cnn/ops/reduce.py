@@ -71,6 +71,15 @@ def _alias(op, dim, axis, keepdim, keepdims):
     return dim, keepdim, word
 
 
+def _sum_dims(op, dim, axis, keepdim, keepdims):
+    """sum/mean's (dim, keepdim, word): no dim means every dim, and keepdim needs a dim."""
+    dim, keepdim, word = _alias(op, dim, axis, keepdim, keepdims)
+    if dim is _UNSET and keepdim is not _UNSET and keepdim:
+        raise TypeError(f"{op}: keepdim needs dim (pass dim=None to reduce every dim)")
+    keepdim = _check_bool(op, "keepdim", False if keepdim is _UNSET else keepdim)
+    return (None if dim is _UNSET else dim), keepdim, word
+
+
 def _check_bool(op, name, value):
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{op}: {name} must be a bool, got {type(value).__name__}")
@@ -192,11 +201,7 @@ def sum(x, dim=_UNSET, keepdim=_UNSET, *, dtype=None, axis=_UNSET, keepdims=_UNS
     reduced dims (size 1 with keepdim).  Integer and bool tensors sum to int64, as torch's.
     dx = g broadcast back over the summed dims."""
     x = _tensor("sum", x)
-    dim, keepdim, word = _alias("sum", dim, axis, keepdim, keepdims)
-    if dim is _UNSET and keepdim is not _UNSET and keepdim:
-        raise TypeError("sum: keepdim needs dim (pass dim=None to reduce every dim)")
-    dim = None if dim is _UNSET else dim
-    keepdim = _check_bool("sum", "keepdim", False if keepdim is _UNSET else keepdim)
+    dim, keepdim, word = _sum_dims("sum", dim, axis, keepdim, keepdims)
     dtype = as_dtype(dtype)
     if dtype is not None and dtype.kind != "f" and x.requires_grad and is_grad_enabled():
         raise RuntimeError(f"sum: autograd does not support the result dtype {dtype} "
@@ -209,11 +214,7 @@ def mean(x, dim=_UNSET, keepdim=_UNSET, *, dtype=None, axis=_UNSET, keepdims=_UN
     (or pass a floating `dtype`); the mean of an empty tensor is nan.
     dx = g / n broadcast back, n the number of elements averaged."""
     x = _tensor("mean", x)
-    dim, keepdim, word = _alias("mean", dim, axis, keepdim, keepdims)
-    if dim is _UNSET and keepdim is not _UNSET and keepdim:
-        raise TypeError("mean: keepdim needs dim (pass dim=None to reduce every dim)")
-    dim = None if dim is _UNSET else dim
-    keepdim = _check_bool("mean", "keepdim", False if keepdim is _UNSET else keepdim)
+    dim, keepdim, word = _sum_dims("mean", dim, axis, keepdim, keepdims)
     dtype = as_dtype(dtype)
     if (x.dtype if dtype is None else dtype).kind != "f":
         which = "dtype" if dtype is not None else "input dtype"
