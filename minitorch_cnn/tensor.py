@@ -137,7 +137,7 @@ class Tensor:
     def float(self):      return self.to(dtype=np.float32)
     def double(self):     return self.to(dtype=np.float64)
     def long(self):       return self.to(dtype=np.int64)
-    def contiguous(self): return self   # every array here is usable as it is
+    def contiguous(self): return shape.contiguous(self)   # a C-order copy when not C-order (view needs one)
 
     # ---- operators (the ops live in minitorch_cnn/ops) --------------------
     def __add__(self, other):  return elementwise.add(self, other)
@@ -151,15 +151,39 @@ class Tensor:
     def __pow__(self, other):  return elementwise.pow(self, other)
     def __rpow__(self, other): return elementwise.pow(other, self)
     def __neg__(self):         return elementwise.neg(self)
+    def __abs__(self):         return elementwise.abs(self)
     def __matmul__(self, other):  return matmul.matmul(self, other)
     def __rmatmul__(self, other): return matmul.matmul(other, self)
 
-    def __lt__(self, other): return elementwise.compare(self, other, "less")
-    def __le__(self, other): return elementwise.compare(self, other, "less_equal")
-    def __gt__(self, other): return elementwise.compare(self, other, "greater")
-    def __ge__(self, other): return elementwise.compare(self, other, "greater_equal")
-    def __eq__(self, other): return elementwise.compare(self, other, "equal")
-    def __ne__(self, other): return elementwise.compare(self, other, "not_equal")
+    def __lt__(self, other): return elementwise.compare(self, other, "lt")
+    def __le__(self, other): return elementwise.compare(self, other, "le")
+    def __gt__(self, other): return elementwise.compare(self, other, "gt")
+    def __ge__(self, other): return elementwise.compare(self, other, "ge")
+
+    # == and != with something that is no tensor or number fall back to identity (False /
+    # True), as torch: `x == None` is False, not an error.
+    def __eq__(self, other):
+        return elementwise.compare(self, other, "eq") if _comparable(other) else NotImplemented
+
+    def __ne__(self, other):
+        return elementwise.compare(self, other, "ne") if _comparable(other) else NotImplemented
+
+    def add(self, other): return elementwise.add(self, other)
+    def sub(self, other): return elementwise.sub(self, other)
+    def mul(self, other): return elementwise.mul(self, other)
+    def div(self, other): return elementwise.div(self, other)
+    def pow(self, exponent): return elementwise.pow(self, exponent)
+    def neg(self):        return elementwise.neg(self)
+    def eq(self, other):  return elementwise.eq(self, other)
+    def ne(self, other):  return elementwise.ne(self, other)
+    def lt(self, other):  return elementwise.lt(self, other)
+    def le(self, other):  return elementwise.le(self, other)
+    def gt(self, other):  return elementwise.gt(self, other)
+    def ge(self, other):  return elementwise.ge(self, other)
+    def clamp(self, min=None, max=None): return elementwise.clamp(self, min, max)  # noqa: A002
+    def clip(self, min=None, max=None):  return elementwise.clamp(self, min, max)  # noqa: A002
+    def where(self, condition, other): return elementwise.where(condition, self, other)
+    def masked_fill(self, mask, value): return elementwise.masked_fill(self, mask, value)
 
     def __getitem__(self, index): return shape.getitem(self, index)
 
@@ -199,8 +223,13 @@ class Tensor:
             out = xp.expand_dims(out, axis)
         return Tensor(out.astype(np.int64))
 
-    def reshape(self, *shape_): return shape.reshape(self, shape_args(shape_))
-    def view(self, *shape_):    return shape.reshape(self, shape_args(shape_))
+    def reshape(self, *shape_): return shape.reshape(self, shape_args(_some("reshape", shape_)))
+    def view(self, *shape_):    return shape.view(self, shape_args(_some("view", shape_)))
+    def expand(self, *sizes):   return shape.expand(self, shape_args(_some("expand", sizes)))
+    def expand_as(self, other): return shape.expand(self, other.shape)
+    def repeat(self, *sizes):   return shape.repeat(self, shape_args(_some("repeat", sizes)))
+    def clone(self):            return shape.clone(self)
+    def is_contiguous(self):    return shape.is_contiguous(self)
     def flatten(self, start_dim=0, end_dim=-1): return shape.flatten(self, start_dim, end_dim)
     def transpose(self, dim0, dim1): return shape.transpose(self, dim0, dim1)
     def permute(self, *dims):   return shape.permute(self, shape_args(dims))
@@ -212,6 +241,16 @@ class Tensor:
     def sigmoid(self): return activation.sigmoid(self)
     def softmax(self, dim):     return activation.softmax(self, dim)
     def log_softmax(self, dim): return activation.log_softmax(self, dim)
+
+
+def _some(op, args):
+    if not args:
+        raise TypeError(f"{op}: missing the shape")
+    return args
+
+
+def _comparable(other):
+    return isinstance(other, (Tensor, np.ndarray)) or elementwise.is_number(other)
 
 
 def _pick(numpy_name, torch_name):
