@@ -64,13 +64,19 @@ def _check_grad(op, dtype, requires_grad):
         raise RuntimeError(f"{op}: only tensors of floating point dtype can require gradients, got {np.dtype(dtype)}")
 
 
+def _check_random_dtype(name, floating_only, dtype, has_elements):
+    """rand refuses integer dtypes always; randn, as torch, only when it has values to draw."""
+    if floating_only and dtype.kind != "f" and (has_elements or name.startswith("rand") and
+                                                  not name.startswith("randn")):
+        raise RuntimeError(f"{name}: expected a floating point dtype, got {dtype}")
+
+
 def _factory(name, fill, doc, floating_only=False):
     """A torch-style creation function: name(*size, dtype, requires_grad, device)."""
     def make(*size_, size=None, dtype=None, requires_grad=False, device="cpu"):
         shape = _size(name, size_, size)
         dtype = np.dtype(np.float32) if dtype is None else as_dtype(dtype)
-        if floating_only and dtype.kind != "f":
-            raise RuntimeError(f"{name}: expected a floating point dtype, got {dtype}")
+        _check_random_dtype(name, floating_only, dtype, 0 not in shape)
         _check_grad(name, dtype, requires_grad)
         array = fill(shape, dtype)
         return Tensor(backend.to_device(array, device), requires_grad=requires_grad)
@@ -122,7 +128,7 @@ def _check_fits(op, value, dtype):
         low = -info.max if dtype.kind == "u" else info.min
         if isinstance(value, float) and not np.isfinite(value) or not low <= value <= info.max:
             raise RuntimeError(f"{op}: value {value} cannot be converted to {dtype} without overflow")
-    elif np.isfinite(value) and abs(value) > np.finfo(dtype).max:
+    elif np.isfinite(value) and abs(value) > float(np.finfo(dtype).max):
         raise RuntimeError(f"{op}: value {value} cannot be converted to {dtype} without overflow")
 
 
@@ -131,7 +137,7 @@ def full(size, fill_value, *, dtype=None, requires_grad=False, device="cpu"):
     follows the value as in torch: bool -> bool, int -> int64, float -> float32."""
     if not isinstance(size, (tuple, list)):
         raise TypeError(f"full: size must be a tuple of ints, got {type(size).__name__}")
-    shape = _size("full", tuple(size))
+    shape = _size("full", (tuple(size),))
     value = _number("full", fill_value, "fill_value")
     dtype = _fill_dtype(value) if dtype is None else as_dtype(dtype)
     _check_fits("full", value, dtype)
@@ -179,8 +185,7 @@ def _like(name, fill, doc, floating_only=False):
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}: expected a tensor, got {type(input).__name__}")
         dtype = input.dtype if dtype is None else as_dtype(dtype)
-        if floating_only and dtype.kind != "f":
-            raise RuntimeError(f"{name}: expected a floating point dtype, got {dtype}")
+        _check_random_dtype(name, floating_only, dtype, input.numel() > 0)
         _check_grad(name, dtype, requires_grad)
         array = fill(input.shape, dtype)
         return Tensor(backend.to_device(array, input.device if device is None else device),

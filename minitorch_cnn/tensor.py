@@ -140,6 +140,10 @@ class Tensor:
     def contiguous(self): return shape.contiguous(self)   # a C-order copy when not C-order (view needs one)
 
     # ---- operators (the ops live in minitorch_cnn/ops) --------------------
+    # NumPy defers to these operators (np.float64(2) * x is a Tensor, as in torch), not the
+    # other way round.
+    __array_priority__ = 1000
+
     def __add__(self, other):  return elementwise.add(self, other)
     def __radd__(self, other): return elementwise.add(other, self)
     def __sub__(self, other):  return elementwise.sub(self, other)
@@ -181,7 +185,7 @@ class Tensor:
     def gt(self, other):  return elementwise.gt(self, other)
     def ge(self, other):  return elementwise.ge(self, other)
     def clamp(self, min=None, max=None): return elementwise.clamp(self, min, max)  # noqa: A002
-    def clip(self, min=None, max=None):  return elementwise.clamp(self, min, max)  # noqa: A002
+    def clip(self, min=None, max=None):  return elementwise.clip(self, min, max)  # noqa: A002
     def where(self, condition, other): return elementwise.where(condition, self, other)
     def masked_fill(self, mask, value): return elementwise.masked_fill(self, mask, value)
 

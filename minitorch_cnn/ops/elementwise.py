@@ -20,7 +20,8 @@ def unbroadcast(grad, shape):
     lead = grad.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
                                       if n == 1 and grad.shape[lead + i] != 1)
-    return grad.sum(axis=axes, keepdims=True).reshape(shape)
+    with np.errstate(invalid="ignore", over="ignore"):   # inf + -inf is NaN, as in torch
+        return grad.sum(axis=axes, keepdims=True).reshape(shape)
 
 
 def as_operands(a, b):
@@ -242,10 +243,11 @@ def add(a, b):
 
 def sub(a, b):
     """out = a - b, broadcast shapes -> the broadcast shape;  da = g,  db = -g.
-    Two bool operands are refused, as in torch."""
+    A bool operand (tensor or Python bool) is refused, as in torch."""
     a, b, dtype = _binary_dtype("sub", a, b)
-    if dtype == np.bool_:
-        raise RuntimeError("sub: subtracting two bool tensors is not supported; use ^ (logical_xor) instead")
+    if any(isinstance(v, bool) or isinstance(v, Tensor) and v.dtype == np.bool_ for v in (a, b)):
+        raise RuntimeError("sub: subtraction with a bool operand is not supported; use ^ (logical_xor) "
+                           "or ~ (logical_not) instead")
     return Sub.apply(a, b, dtype=dtype)
 
 
@@ -468,28 +470,36 @@ def clamp(input, min=None, max=None):  # noqa: A002  (torch's argument names)
     numbers or tensors (a missing one is no bound; min > max gives max everywhere);
     dx = g where min <= x <= max (boundaries included),  dmin = g where x < min < max,
     dmax = g where x > max or max < min."""
-    x = _tensor_arg("clamp", input)
+    return _clamp("clamp", input, min, max)
+
+
+def clip(input, min=None, max=None):  # noqa: A002
+    """torch.clip, the alias of clamp: out = min(max(input, min), max) -> the broadcast shape;
+    dx = g where min <= x <= max,  dmin = g where x < min < max,  dmax = g where x > max or max < min."""
+    return _clamp("clip", input, min, max)
+
+
+def _clamp(op, input, min, max):  # noqa: A002
+    x = _tensor_arg(op, input)
     if min is None and max is None:
-        raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
-    bounds = [_operand("clamp", v, "a bound") if v is not None else None for v in (min, max)]
-    is_tensor = [isinstance(v, Tensor) for v in bounds]
-    if any(is_tensor) and any(is_number(v) for v in bounds):
-        # torch's number overload: a 0-d tensor bound counts as a number beside a number bound
+        raise RuntimeError(f"{op}: at least one of 'min' or 'max' must not be None")
+    bounds = [_operand(op, v, "a bound") if v is not None else None for v in (min, max)]
+    if any(isinstance(v, Tensor) for v in bounds) and any(is_number(v) for v in bounds):
+        # torch's number overload: beside a number bound, a tensor bound must read as a number
+        # (0-d, no gradient wanted)
         for i, v in enumerate(bounds):
             if isinstance(v, Tensor):
-                if v.ndim != 0:
-                    raise TypeError("clamp: min and max must be both numbers or both tensors, "
-                                    f"got a number and a {v.ndim}-d tensor")
+                if v.ndim != 0 or v.requires_grad:
+                    raise TypeError(f"{op}: min and max must be both numbers or both tensors, got a "
+                                    f"number and a {v.ndim}-d tensor"
+                                    + (" that requires grad" if v.requires_grad else ""))
                 bounds[i] = v.item()
     lo, hi = bounds
     dtype = result_type(x, lo, hi)
     if dtype == np.bool_:
-        raise RuntimeError("clamp: not implemented for bool tensors")
-    broadcast_shapes("clamp", *(_shape(v) for v in (x, lo, hi) if v is not None))
+        raise RuntimeError(f"{op}: not implemented for bool tensors")
+    broadcast_shapes(op, *(_shape(v) for v in (x, lo, hi) if v is not None))
     return Clamp.apply(x, lo, hi, dtype=dtype)
-
-
-clip = clamp
 
 
 # ---- selection -------------------------------------------------------------------------

@@ -89,8 +89,11 @@ def cat(tensors, dim=0):
             raise RuntimeError(f"cat: zero-dimensional tensor (at position {i}) cannot be concatenated")
     skipped = [t.shape == (0,) for t in tensors]
     kept = [t for t, skip in zip(tensors, skipped) if not skip]
-    reference = kept[0] if kept else tensors[0]
-    dim = normalize_dim(_dim_arg("cat", dim), reference.ndim, "cat")
+    dim = _dim_arg("cat", dim)
+    if not kept:   # only 1-D empty tensors: torch ignores dim and returns an empty 1-D tensor
+        return Cat.apply(*tensors, dim=0, dtype=dtype, skipped=tuple(skipped))
+    reference = kept[0]
+    dim = normalize_dim(dim, reference.ndim, "cat")
     for i, t in enumerate(tensors):
         if skipped[i] or t is reference:
             continue
