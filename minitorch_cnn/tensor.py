@@ -233,6 +233,7 @@ class Tensor:
     def expand_as(self, other): return shape.expand(self, other.shape)
     def repeat(self, *sizes):   return shape.repeat(self, shape_args(_some("repeat", sizes)))
     def clone(self):            return shape.clone(self)
+    def t(self):                return shape.t(self)
     def is_contiguous(self):    return shape.is_contiguous(self)
     def flatten(self, start_dim=0, end_dim=-1): return shape.flatten(self, start_dim, end_dim)
     def transpose(self, dim0, dim1): return shape.transpose(self, dim0, dim1)

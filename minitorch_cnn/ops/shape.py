@@ -300,6 +300,13 @@ def transpose(x, dim0, dim1):
     return Permute.apply(x, dims=tuple(dims))
 
 
+def t(x):
+    """x.t(): a 2-D tensor transposed (0-D and 1-D unchanged) -> (n, m) for (m, n);  dx = gᵀ."""
+    if x.ndim > 2:
+        raise RuntimeError(f"t: expects a tensor with <= 2 dimensions, got {x.ndim}; use transpose(dim0, dim1)")
+    return x if x.ndim < 2 else transpose(x, 0, 1)
+
+
 def unsqueeze(x, dim):
     dim = normalize_dim(dim, x.ndim + 1, "unsqueeze")
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
