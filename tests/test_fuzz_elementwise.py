@@ -356,3 +356,18 @@ def test_random_factories_dtype_and_shape(name, size, dtype):
                 else getattr(lib, name)(lib.zeros(size, dtype=lib_dtype(lib, dtype))))
         return lib.zeros_like(made)
     against(name, fn, [])
+
+
+@FUZZ
+@given(x=arrays(dtypes=ALL_DTYPES))
+def test_from_numpy(x):
+    # the harness's arrays are C-order, transposed or reversed (negative strides: both refuse)
+    against("from_numpy", lambda lib: lib.from_numpy(x) * 1, [])
+
+
+@FUZZ
+@given(x=arrays(dtypes=ALL_DTYPES, shape=None), data=st.data())
+def test_expand_as_and_t(x, data):
+    target = data.draw(arrays(shape=data.draw(shapes(max_dims=4)), dtypes=(np.float32,)))
+    against("expand", lambda lib, t, other: t.expand_as(other), [x, target], requires_grad=[x.dtype.kind == "f", False])
+    against("t", lambda lib, t: t.t(), [x])

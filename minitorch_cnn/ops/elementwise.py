@@ -10,7 +10,7 @@ import numpy as np
 from ..autograd import Function, _check_same_device
 from ..backend import get_array_module
 from ..tensor import Tensor
-from .promotion import BOOL, FLOAT, broadcast_shapes, category, is_number, promote_types, result_type
+from .promotion import FLOAT, broadcast_shapes, category, is_number, result_type
 
 
 def unbroadcast(grad, shape):
@@ -227,6 +227,9 @@ def _integer_pow(xp, base, exponent):
 
 def _binary_dtype(op, a, b):
     a, b = _operand(op, a), _operand(op, b)
+    for v in (a, b):
+        if isinstance(v, int) and not -2**63 <= v < 2**64:
+            raise RuntimeError(f"{op}: the integer {v} overflows int64")
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError(f"{op}: expected at least one tensor operand, got "
                         f"{type(a).__name__} and {type(b).__name__}")

@@ -151,6 +151,8 @@ def size_arg(op, n, what="size"):
 
 def infer_shape(op, shape, numel, old_shape=None):
     """`shape` with its one -1 filled in so that it holds `numel` elements (torch's rules)."""
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(f"{op}: shape must be a tuple of ints, got {type(shape).__name__}")
     def mismatch():
         return ValueError(f"{op}: cannot reshape a tensor of shape {old_shape} ({numel} elements) "
                           f"into {shape}")
