@@ -148,8 +148,11 @@ def full(size, fill_value, *, dtype=None, requires_grad=False, device="cpu"):
 
 def arange(start, end=None, step=1, *, dtype=None, requires_grad=False, device="cpu"):
     """[start, start + step, ...) up to end (exclusive); arange(end) starts at 0.  The dtype,
-    unless given, is int64 for int arguments and float32 when any is a float (torch's rule);
-    an integer dtype truncates the arguments first, as torch."""
+    unless given, is int64 for int arguments and float32 when any is a float (torch's rule).
+    The length is ceil((end - start) / step) and element i is start + i·step, computed in float64
+    (float32 for float16) or in integers (start and step truncated), as torch computes them; for
+    int64 end is truncated too before the length is taken (torch's int64 path).  Floats may differ
+    from torch's in the last bit: torch's vectorised kernel adds the step in another order."""
     if end is None:
         start, end = 0, start
     start, end, step = (_number("arange", v, name) for v, name in ((start, "start"), (end, "end"), (step, "step")))
@@ -158,24 +161,25 @@ def arange(start, end=None, step=1, *, dtype=None, requires_grad=False, device="
     dtype = as_dtype(dtype)
     if dtype.kind == "b":
         raise RuntimeError("arange: not implemented for bool")
-    if dtype.kind in "iu":
-        if not all(np.isfinite(float(v)) for v in (start, end, step)):
-            raise RuntimeError(f"arange: unsupported range {start} -> {end} (step {step})")
+    if not all(np.isfinite(float(v)) for v in (start, end, step)):
+        raise RuntimeError(f"arange: unsupported range {start} -> {end} (step {step})")
+    given = start, end, step
+    if dtype == np.int64:
         start, end, step = int(start), int(end), int(step)
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
-    if not all(np.isfinite(float(v)) for v in (start, end)):
-        raise RuntimeError(f"arange: unsupported range {start} -> {end}")
-    if (end - start) * step < 0:
+    if (given[1] - given[0]) * given[2] < 0:     # torch checks the direction on the values as given
         raise RuntimeError(f"arange: upper bound and lower bound inconsistent with step sign "
                            f"(start {start}, end {end}, step {step})")
-    count = int(np.ceil((end - start) / step))
-    _check_grad("arange", dtype, requires_grad)
     if dtype.kind in "iu":
-        array = (start + step * np.arange(count, dtype=np.int64)).astype(dtype)
+        count = -((start - end) // step) if dtype == np.int64 else int(np.ceil((end - start) / step))
+        array = (int(start) + int(step) * np.arange(count, dtype=np.int64)).astype(dtype)
     else:
-        # start + i·step in float64, then rounded once to dtype, as torch computes it
-        array = (start + step * np.arange(count, dtype=np.float64)).astype(dtype)
+        count = int(np.ceil((end - start) / step))
+        accumulate = np.float32 if dtype == np.float16 else np.float64   # torch's CPU accumulate types
+        index = np.arange(count, dtype=accumulate)
+        array = (accumulate(start) + accumulate(step) * index).astype(dtype)
+    _check_grad("arange", dtype, requires_grad)
     return Tensor(backend.to_device(array, device), requires_grad=requires_grad)
 
 

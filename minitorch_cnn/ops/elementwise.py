@@ -7,7 +7,7 @@ own shape (`unbroadcast`: summed over the broadcast axes) and dtype.
 """
 import numpy as np
 
-from ..autograd import Function, _check_same_device
+from ..autograd import Function
 from ..backend import get_array_module
 from ..tensor import Tensor
 from .promotion import FLOAT, broadcast_shapes, category, is_number, result_type
@@ -63,6 +63,15 @@ def _operand(op, value, what="operand"):
     if isinstance(value, complex):
         raise TypeError(f"{op}: complex numbers are not supported, got {value!r}")
     raise TypeError(f"{op}: expected a tensor or a number as {what}, got {type(value).__name__}")
+
+
+def check_same_device(op, values):
+    """A RuntimeError naming the op when the tensors among `values` sit on different devices
+    (checked before any array work, which would fail less clearly)."""
+    devices = {v.device for v in values if isinstance(v, Tensor)}
+    if len(devices) > 1:
+        raise RuntimeError(f"{op}: expected all tensors to be on the same device, but found at "
+                           f"least two devices, {' and '.join(sorted(devices))}")
 
 
 def _array(xp, value, dtype):
@@ -401,7 +410,7 @@ def compare(a, b, op):
     The operands are compared in their promoted dtype."""
     op = {v: k for k, v in COMPARISONS.items()}.get(op, op)     # accept NumPy's ufunc names too
     a, b, dtype = _binary_dtype(op, a, b)
-    _check_same_device(op, [v for v in (a, b) if isinstance(v, Tensor)])
+    check_same_device(op, (a, b))
     xa_raw, xb_raw = (v.data if isinstance(v, Tensor) else v for v in (a, b))
     xp = _array_module(xa_raw, xb_raw)
     xa, xb = _array(xp, xa_raw, dtype), _array(xp, xb_raw, dtype)
@@ -542,7 +551,7 @@ def where(condition, input=None, other=None):  # noqa: A002
         return tuple(Tensor(i.astype(np.int64)) for i in xp.nonzero(xp.atleast_1d(condition.data)))
     a, b = _operand("where", input, "input"), _operand("where", other, "other")
     broadcast_shapes("where", condition.shape, _shape(a), _shape(b))
-    _check_same_device("where", [v for v in (condition, a, b) if isinstance(v, Tensor)])
+    check_same_device("where", (condition, a, b))
     return Where.apply(condition, a, b, dtype=result_type(a, b))
 
 
@@ -580,5 +589,5 @@ def masked_fill(input, mask, value):  # noqa: A002
     if isinstance(value, Tensor) and value.ndim != 0:
         raise RuntimeError(f"masked_fill: only a 0-d value tensor is supported, got a {value.ndim}-d tensor")
     broadcast_shapes("masked_fill", x.shape, mask.shape)
-    _check_same_device("masked_fill", [v for v in (x, mask, value) if isinstance(v, Tensor)])
+    check_same_device("masked_fill", (x, mask, value))
     return MaskedFill.apply(x, mask, value)

@@ -5,9 +5,10 @@ float); each input's gradient is its own slice of the output gradient, in its ow
 """
 import operator
 
-from ..autograd import Function, _check_same_device
+from ..autograd import Function
 from ..backend import get_array_module
 from ..tensor import Tensor
+from .elementwise import check_same_device
 from .promotion import promote_types
 from .shape import normalize_dim
 
@@ -63,7 +64,7 @@ def _tensor_list(op, tensors):
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"{op}: expected a tensor as element {i}, got {type(t).__name__}")
-    _check_same_device(op, tensors)
+    check_same_device(op, tensors)
     dtype = tensors[0].dtype
     for t in tensors[1:]:
         dtype = promote_types(dtype, t.dtype)
