@@ -3,6 +3,7 @@ PyTorch's dtype rules, and the dtype names (mt.float32, ...)."""
 import numpy as np
 
 from . import backend
+from .ops.promotion import check_fits
 from .ops.shape import size_arg
 from .tensor import Tensor, as_dtype, shape_args
 
@@ -118,20 +119,6 @@ def _fill_dtype(value):
     return np.dtype(np.bool_ if isinstance(value, bool) else np.int64 if isinstance(value, int) else np.float32)
 
 
-def _check_fits(op, value, dtype):
-    """Refuse a fill value that overflows dtype, as torch (ints may wrap into unsigned types:
-    -1 fills uint8 with 255; NaN and inf fit no integer type)."""
-    if dtype.kind == "b":
-        return
-    if dtype.kind in "iu":
-        info = np.iinfo(dtype)
-        low = -info.max if dtype.kind == "u" else info.min
-        if isinstance(value, float) and not np.isfinite(value) or not low <= value <= info.max:
-            raise RuntimeError(f"{op}: value {value} cannot be converted to {dtype} without overflow")
-    elif np.isfinite(value) and abs(value) > float(np.finfo(dtype).max):
-        raise RuntimeError(f"{op}: value {value} cannot be converted to {dtype} without overflow")
-
-
 def full(size, fill_value, *, dtype=None, requires_grad=False, device="cpu"):
     """A new tensor of `size` (a tuple or list) filled with fill_value; the dtype, unless given,
     follows the value as in torch: bool -> bool, int -> int64, float -> float32."""
@@ -140,9 +127,10 @@ def full(size, fill_value, *, dtype=None, requires_grad=False, device="cpu"):
     shape = _size("full", (tuple(size),))
     value = _number("full", fill_value, "fill_value")
     dtype = _fill_dtype(value) if dtype is None else as_dtype(dtype)
-    _check_fits("full", value, dtype)
+    check_fits("full", value, dtype, int(np.prod(shape)))
     _check_grad("full", dtype, requires_grad)
-    array = np.full(shape, np.asarray(value).astype(dtype), dtype=dtype)
+    with np.errstate(over="ignore"):
+        array = np.full(shape, np.asarray(value).astype(dtype), dtype=dtype)
     return Tensor(backend.to_device(array, device), requires_grad=requires_grad)
 
 

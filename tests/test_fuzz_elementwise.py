@@ -58,7 +58,9 @@ def test_binary_operators_on_two_tensors(op, shape_pair, data):
     b = data.draw(arrays(shape=shape_pair[1], dtypes=ALL_DTYPES))
     if op == "pow" and np.float16 in (a.dtype.type, b.dtype.type):
         a, b = np.abs(a).clip(0, 2).astype(a.dtype), b.clip(-2, 2).astype(b.dtype)
-    against(op, lambda lib, x, y: BINARY[op](x, y), [a, b], rtol=2e-2 if op == "pow" else None)
+    # torch's backward of float ** bool tensor fails (it computes exponent - 1 on the bools)
+    grad = not (op == "pow" and b.dtype == np.bool_ and a.dtype.kind == "f")
+    against(op, lambda lib, x, y: BINARY[op](x, y), [a, b], rtol=2e-2 if op == "pow" else None, grad=grad)
 
 
 @FUZZ
@@ -77,6 +79,8 @@ def test_binary_functions_and_methods(op, shape_pair, data):
 def test_binary_operators_with_python_numbers(op, scalar, reflected, x):
     if op == "pow" and x.dtype == np.float16:
         x = np.abs(x).clip(0, 2).astype(x.dtype)
+    if op == "pow" and reflected and isinstance(scalar, bool) and x.dtype.kind == "f":
+        scalar = int(scalar)   # torch's backward of True ** x fails an internal assert (unknown ivalue tag)
     fn = (lambda lib, t: BINARY[op](scalar, t)) if reflected else (lambda lib, t: BINARY[op](t, scalar))
     against(op, fn, [x], rtol=2e-2 if op == "pow" else None)
 
@@ -174,7 +178,10 @@ def test_masked_fill(x, mask_kind, value, data):
         mask = mask.astype(np.uint8)
     args = [x, mask]
     if value == "tensor":
-        args.append(data.draw(arrays(shape=data.draw(st.sampled_from([(), (1,)])), dtypes=(np.float64, np.int64))))
+        # a float64 value filling a float32 tensor gets a float32 sum as its float64 gradient, whose
+        # last bit depends on the summation order: keep such values in x's own float dtype
+        value_dtype = x.dtype.type if x.dtype.kind == "f" else np.float64
+        args.append(data.draw(arrays(shape=data.draw(st.sampled_from([(), (1,)])), dtypes=(value_dtype, np.int64))))
     if isinstance(value, float) and not np.isfinite(value) and x.dtype.kind in "biu":
         value = 1.5    # NaN/inf into an integer tensor: undefined in torch (platform dependent)
     against("masked_fill", lambda lib, t, m, *v: t.masked_fill(m, v[0] if v else value), args)
@@ -228,7 +235,9 @@ def test_expand(x, lead, data):
 def test_repeat(x, repeats):
     if not repeats:   # repeat() with no sizes: both refuse; repeat(()) on a 0-d tensor: both accept
         repeats = [()]
-    against("repeat", lambda lib, t: t.repeat(*repeats), [x])
+    # a negative repeat of an empty dim: torch's own backward fails on its reshape(-1, 0)
+    grad = all(r >= 0 for r in repeats if r != ())
+    against("repeat", lambda lib, t: t.repeat(*repeats), [x], grad=grad)
 
 
 def _target_shape(data, numel, ndim):

@@ -385,7 +385,7 @@ def test_expand_and_repeat_gradients_match_torch():
     (lambda: mt.ones(2, 3).expand(3), "expand: the number of sizes given"),
     (lambda: mt.ones(3).expand(2.0, 3), "expand: size must be a tuple of ints, got float"),
     (lambda: mt.ones(2, 3).repeat(2), "repeat: the number of repeats"),
-    (lambda: mt.ones(3).repeat(-1), "repeat: repeats must be non-negative"),
+    (lambda: mt.ones(3).repeat(-1), r"repeat: repeats \[-1\] would give a negative size"),
     (lambda: mt.ones(3).repeat(1.5), "repeat: repeats must be a tuple of ints, got float"),
 ])
 def test_expand_and_repeat_refuse_clearly(call, match):

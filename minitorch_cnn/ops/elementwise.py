@@ -7,10 +7,10 @@ own shape (`unbroadcast`: summed over the broadcast axes) and dtype.
 """
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 from ..backend import get_array_module
 from ..tensor import Tensor
-from .promotion import FLOAT, broadcast_shapes, category, is_number, result_type
+from .promotion import FLOAT, broadcast_shapes, category, check_fits, is_number, result_type
 
 
 def unbroadcast(grad, shape):
@@ -345,7 +345,7 @@ class Sqrt(Function):
 
 
 class Abs(Function):
-    """out = |x|;  dx = g * sign(x)  (0 at x = 0, as torch)."""
+    """out = |x|;  dx = g * sign(x)  (0 at x = 0 and at NaN, as torch)."""
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -353,7 +353,10 @@ class Abs(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return (g * get_array_module(g).sign(ctx.saved[0]).astype(g.dtype, copy=False),)
+        x = ctx.saved[0]
+        # sign as torch: (x > 0) - (x < 0), so NaN gets 0, not NumPy's NaN
+        sign = (x > 0).astype(g.dtype) - (x < 0).astype(g.dtype)
+        return (g * sign,)
 
 
 def _tensor_arg(op, x):
@@ -588,6 +591,12 @@ def masked_fill(input, mask, value):  # noqa: A002
     value = _operand("masked_fill", value, "the value")
     if isinstance(value, Tensor) and value.ndim != 0:
         raise RuntimeError(f"masked_fill: only a 0-d value tensor is supported, got a {value.ndim}-d tensor")
+    if (isinstance(value, Tensor) and value.requires_grad and category(x.dtype) != FLOAT
+            and is_grad_enabled()):
+        raise RuntimeError(f"masked_fill: the result has dtype {x.dtype}, which cannot carry the "
+                           "gradient the value tensor requires")
+    if is_number(value):
+        check_fits("masked_fill", value, x.dtype)
     broadcast_shapes("masked_fill", x.shape, mask.shape)
     check_same_device("masked_fill", (x, mask, value))
     return MaskedFill.apply(x, mask, value)

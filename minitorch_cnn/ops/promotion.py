@@ -73,6 +73,28 @@ def _combine(higher, lower):
     return promote_types(higher, lower)
 
 
+def check_fits(op, value, dtype, numel=None):
+    """Refuse a fill value that overflows dtype, as torch: an int may wrap into an unsigned type
+    (-1 fills uint8 with 255, -256 overflows), a float may not (-1.0 into uint8 overflows); NaN
+    and inf fit no integer type."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        return
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if isinstance(value, float):
+            low = 0 if dtype.kind == "u" else info.min
+            fits = np.isfinite(value) and low <= value <= info.max
+        else:
+            fits = (-info.max if dtype.kind == "u" else info.min) <= value <= info.max
+    else:
+        # torch fills a one-element float16 tensor without the check (1e10 -> inf)
+        fits = not np.isfinite(value) or abs(value) <= float(np.finfo(dtype).max) or (
+            dtype == np.float16 and numel == 1)
+    if not fits:
+        raise RuntimeError(f"{op}: value {value} cannot be converted to {dtype} without overflow")
+
+
 def broadcast_shapes(op, *shapes):
     """The broadcast shape of `shapes` (NumPy's rule, which is torch's), or a RuntimeError
     that names the op and every shape."""

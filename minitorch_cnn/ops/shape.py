@@ -256,8 +256,11 @@ def repeat(x, repeats):
     if len(repeats) < x.ndim:
         raise RuntimeError(f"repeat: the number of repeats ({len(repeats)}) must be at least the "
                            f"tensor's number of dimensions ({x.ndim})")
-    if any(r < 0 for r in repeats):
-        raise RuntimeError(f"repeat: repeats must be non-negative, got {list(repeats)}")
+    sizes = (1,) * (len(repeats) - x.ndim) + x.shape
+    if any(r * n < 0 for r, n in zip(repeats, sizes)):   # torch only minds a negative result size
+        raise RuntimeError(f"repeat: repeats {list(repeats)} would give a negative size for a tensor of "
+                           f"shape {list(x.shape)}")
+    repeats = tuple(max(r, 0) if n == 0 else r for r, n in zip(repeats, sizes))
     return Repeat.apply(x, repeats=repeats)
 
 
