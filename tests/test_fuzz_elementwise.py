@@ -223,9 +223,10 @@ def test_expand(x, lead, data):
     for n in x.shape:
         sizes.append(data.draw(st.sampled_from([n, -1, 0, 2, 3, -2] if n == 1 else [n, -1, n, n + 1, -2])))
     as_tuple = data.draw(st.booleans())
-    # torch makes a tensor of negative size from expand(-2, 0) on an empty tensor (its numel
-    # check multiplies to 0); minitorch refuses every size below -1
-    nonsense = any(n < -1 for n in sizes) and (0 in x.shape or 0 in sizes)
+    # torch makes a tensor of negative size from expand(-2, 0) on an empty tensor, or from
+    # expand(0, -1) on a 0-d one (its numel check multiplies to 0); minitorch refuses those sizes
+    negative = any(n < -1 for n in sizes) or any(n < 0 for n in sizes[:len(sizes) - x.ndim])
+    nonsense = negative and (0 in x.shape or 0 in sizes)
     against("expand", lambda lib, t: t.expand(tuple(sizes)) if as_tuple else t.expand(*sizes), [x],
             refuse_ok=nonsense)
 
