@@ -237,7 +237,7 @@ class Tensor:
     def is_contiguous(self):    return shape.is_contiguous(self)
     def flatten(self, start_dim=0, end_dim=-1): return shape.flatten(self, start_dim, end_dim)
     def transpose(self, dim0, dim1): return shape.transpose(self, dim0, dim1)
-    def permute(self, *dims):   return shape.permute(self, shape_args(dims))
+    def permute(self, *dims):   return shape.permute(self, shape_args(_some("permute", dims)))
     def unsqueeze(self, dim):   return shape.unsqueeze(self, dim)
     def squeeze(self, dim=None): return shape.squeeze(self, dim)
 

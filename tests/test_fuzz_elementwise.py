@@ -381,3 +381,19 @@ def test_expand_as_and_t(x, data):
     target = data.draw(arrays(shape=data.draw(shapes(max_dims=4)), dtypes=(np.float32,)))
     against("expand", lambda lib, t, other: t.expand_as(other), [x, target], requires_grad=[x.dtype.kind == "f", False])
     against("t", lambda lib, t: t.t(), [x])
+
+
+SHAPE_OPS = {
+    "flatten": lambda lib, t, d0, d1: t.flatten(d0, d1),
+    "transpose": lambda lib, t, d0, d1: t.transpose(d0, d1),
+    "permute": lambda lib, t, d0, d1: t.permute(*[(d0 + i) % max(t.ndim, 1) for i in range(t.ndim)]),
+    "unsqueeze": lambda lib, t, d0, d1: t.unsqueeze(d0),
+    "squeeze": lambda lib, t, d0, d1: t.squeeze(d0) if d1 % 2 else t.squeeze(),
+}
+
+
+@FUZZ
+@given(name=st.sampled_from(sorted(SHAPE_OPS)), x=arrays(dtypes=ALL_DTYPES, shape=None),
+       dims=st.tuples(st.integers(-5, 4), st.integers(-5, 4)))
+def test_flatten_transpose_permute_squeeze(name, x, dims):
+    against(name, lambda lib, t: SHAPE_OPS[name](lib, t, *dims), [x])

@@ -11,6 +11,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
+from .elementwise import unbroadcast
 
 
 class Reshape(Function):
@@ -46,7 +47,6 @@ class Expand(Function):
 
     @staticmethod
     def backward(ctx, g):
-        from .elementwise import unbroadcast
         return (unbroadcast(g, ctx.shape),)
 
 
@@ -125,8 +125,9 @@ class Cast(Function):
 
 
 def normalize_dim(dim, ndim, op, word="dim"):
-    """dim in [-ndim, ndim) -> [0, ndim) (0 for a 0-d tensor); else a ValueError naming op."""
-    if not -ndim <= dim < max(ndim, 1):
+    """dim in [-ndim, ndim) -> [0, ndim) (a 0-d tensor takes -1 and 0, as torch); else a
+    ValueError naming op."""
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
         raise ValueError(f"{op}: {word} {dim} is out of range for a {ndim}-d tensor")
     return dim % max(ndim, 1)
 
@@ -282,13 +283,14 @@ def contiguous(x):
 
 def flatten(x, start_dim=0, end_dim=-1):
     """Merge dims start_dim..end_dim into one (torch.flatten)."""
-    if x.ndim == 0:
-        return reshape(x, (1,))
     start = normalize_dim(start_dim, x.ndim, "flatten")
     end = normalize_dim(end_dim, x.ndim, "flatten")
+    if x.ndim == 0:
+        return reshape(x, (1,))
     if start > end:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-    return reshape(x, x.shape[:start] + (-1,) + x.shape[end + 1:])
+    merged = int(np.prod(x.shape[start:end + 1]))    # not -1: ambiguous when another dim is 0
+    return reshape(x, x.shape[:start] + (merged,) + x.shape[end + 1:])
 
 
 def permute(x, dims):
@@ -299,8 +301,11 @@ def permute(x, dims):
 
 
 def transpose(x, dim0, dim1):
+    """out = x with dims dim0 and dim1 swapped;  dx = g swapped back."""
     dims = list(range(x.ndim))
     a, b = normalize_dim(dim0, x.ndim, "transpose"), normalize_dim(dim1, x.ndim, "transpose")
+    if x.ndim == 0:
+        return Permute.apply(x, dims=())
     dims[a], dims[b] = dims[b], dims[a]
     return Permute.apply(x, dims=tuple(dims))
 
@@ -321,6 +326,8 @@ def squeeze(x, dim=None):
     if dim is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
     dim = normalize_dim(dim, x.ndim, "squeeze")
+    if x.ndim == 0:
+        return reshape(x, ())
     return x if x.shape[dim] != 1 else reshape(x, x.shape[:dim] + x.shape[dim + 1:])
 
 
