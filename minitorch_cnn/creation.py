@@ -25,7 +25,13 @@ def tensor(data, requires_grad=False, dtype=None, device="cpu"):
         xp = backend.get_array_module(data)
         array = xp.array(data, dtype=as_dtype(dtype), copy=True)
     else:
-        array = np.array(data)
+        try:
+            array = np.array(data)
+        except ValueError as exc:   # ragged nesting
+            raise ValueError(f"tensor: expected a rectangular nesting of numbers ({exc})") from None
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"tensor: expected numbers, got {type(data).__name__} {data!r:.60} "
+                            f"(which NumPy reads as dtype {array.dtype})")
         if dtype is None and array.dtype == np.float64:
             array = array.astype(np.float32)   # Python floats default to float32
         elif dtype is None and array.dtype.kind == "i":

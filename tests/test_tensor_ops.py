@@ -621,3 +621,12 @@ def test_from_numpy_refuses_as_torch(bad, error, match):
         mt.from_numpy(bad)
     with pytest.raises((TypeError, ValueError)):
         torch.from_numpy(bad)
+
+
+@pytest.mark.parametrize("data, error", [(None, TypeError), ("a", TypeError), ([1.0, None], TypeError),
+                                         ([[1, 2], [3]], ValueError)], ids=repr)
+def test_tensor_refuses_what_is_not_a_rectangle_of_numbers(data, error):
+    with pytest.raises(error, match="tensor: expected"):
+        mt.tensor(data)
+    with pytest.raises((TypeError, ValueError, RuntimeError)):
+        torch.tensor(data)
