@@ -128,13 +128,17 @@ def _fill_dtype(value):
 def full(size, fill_value, *, dtype=None, requires_grad=False, device="cpu"):
     """A new tensor of `size` (a tuple or list) filled with fill_value; the dtype, unless given,
     follows the value as in torch: bool -> bool, int -> int64, float -> float32."""
+    return _full("full", size, fill_value, dtype, requires_grad, device)
+
+
+def _full(op, size, fill_value, dtype, requires_grad, device):
     if not isinstance(size, (tuple, list)):
-        raise TypeError(f"full: size must be a tuple of ints, got {type(size).__name__}")
-    shape = _size("full", (tuple(size),))
-    value = _number("full", fill_value, "fill_value")
+        raise TypeError(f"{op}: size must be a tuple of ints, got {type(size).__name__}")
+    shape = _size(op, (tuple(size),))
+    value = _number(op, fill_value, "fill_value")
     dtype = _fill_dtype(value) if dtype is None else as_dtype(dtype)
-    check_fits("full", value, dtype, int(np.prod(shape)))
-    _check_grad("full", dtype, requires_grad)
+    check_fits(op, value, dtype, int(np.prod(shape)))
+    _check_grad(op, dtype, requires_grad)
     with np.errstate(over="ignore"):
         array = np.full(shape, np.asarray(value).astype(dtype), dtype=dtype)
     return Tensor(backend.to_device(array, device), requires_grad=requires_grad)
@@ -205,8 +209,8 @@ def full_like(input, fill_value, *, dtype=None, requires_grad=False, device=None
     (a float fills an integer tensor truncated, as torch)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"full_like: expected a tensor, got {type(input).__name__}")
-    return full(input.shape, fill_value, dtype=input.dtype if dtype is None else dtype,
-                requires_grad=requires_grad, device=input.device if device is None else device)
+    return _full("full_like", input.shape, fill_value, input.dtype if dtype is None else dtype,
+                 requires_grad, input.device if device is None else device)
 
 
 def from_numpy(array):
