@@ -630,3 +630,12 @@ def test_tensor_refuses_what_is_not_a_rectangle_of_numbers(data, error):
         mt.tensor(data)
     with pytest.raises((TypeError, ValueError, RuntimeError)):
         torch.tensor(data)
+
+
+def test_bool_powers_as_torch():
+    m, t = pair(np.array([False, True]), False)
+    for exponent in (True, False, 2, 1.5):
+        same(m ** exponent, t ** exponent)
+    for call in (lambda b: True ** b, lambda b: b ** b):
+        with pytest.raises(RuntimeError, match="pow: not implemented for two bool operands"):
+            call(m)

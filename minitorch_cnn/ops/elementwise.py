@@ -197,6 +197,8 @@ class Pow(Binary):
     @staticmethod
     def forward(ctx, a, b, dtype):
         xp, xa, xb = Binary.operands(ctx, a, b, dtype)
+        if dtype == np.bool_:    # bool ** bool: NumPy has no bool power; 0/1 powers give 0/1
+            return _integer_pow(xp, xa.astype(np.int8), xb.astype(np.int8)).astype(np.bool_)
         if category(dtype) != FLOAT:
             return _integer_pow(xp, xa, xb)
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
@@ -282,8 +284,9 @@ def pow(a, b):  # noqa: A001  (torch.pow)
     """out = a ** b, broadcast shapes -> the broadcast shape;  da = g * b * a ** (b - 1)  (0 where b = 0),
     db = g * out * log(a)  (0 where a = 0 and b >= 0).  Integer ** integer stays integer."""
     a, b, dtype = _binary_dtype("pow", a, b)
-    if dtype == np.bool_:
-        raise RuntimeError("pow: not implemented for two bool operands")
+    if dtype == np.bool_ and not (isinstance(a, Tensor) and isinstance(b, bool)):
+        # torch has a bool kernel only for a bool tensor to a Python bool power
+        raise RuntimeError("pow: not implemented for two bool operands, except a bool tensor to a Python bool")
     if category(dtype) != FLOAT and is_number(b) and b < 0:
         raise RuntimeError(f"pow: integers to negative integer powers are not allowed (exponent {b})")
     return Pow.apply(a, b, dtype=dtype)
