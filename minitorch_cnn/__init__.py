@@ -6,6 +6,12 @@ from .random import manual_seed
 from .tensor import Tensor
 from .creation import (bool_, float16, float32, float64, int8, int32, int64, ones, rand, randn,
                        tensor, uint8, zeros)
+from .creation import (arange, from_numpy, full, full_like, ones_like, rand_like, randn_like,
+                       zeros_like)
+from .ops.elementwise import (abs, add, clamp, clip, div, eq, exp, ge, gt, le, log, lt, masked_fill,  # noqa: A004
+                              mul, ne, neg, pow, sqrt, sub, where)
+from .ops.join import cat, concat, stack
+from .ops.shape import clone, reshape
 from . import nn, optim  # noqa: E402  (need Tensor)
 from . import models  # noqa: E402
 from .summary import summary  # noqa: E402
@@ -18,3 +24,4 @@ __all__ = ["Function", "GradcheckError", "Tensor", "backend", "bool_", "cuda", "
            "gradcheck", "int8", "int32", "int64", "is_grad_enabled", "load", "manual_seed", "models", "nn", "optim", "no_grad", "ones", "rand",
            "randn", "save", "summary", "tensor", "uint8", "zeros"]
 __all__ += ["amax", "amin", "argmax", "argmin", "max", "mean", "min", "norm", "std", "sum", "topk", "var"]
+__all__ += ["abs", "add", "arange", "cat", "clamp", "clip", "clone", "concat", "div", "eq", "exp", "from_numpy", "full", "full_like", "ge", "gt", "le", "log", "lt", "masked_fill", "mul", "ne", "neg", "ones_like", "pow", "rand_like", "randn_like", "reshape", "sqrt", "stack", "sub", "where", "zeros_like"]

@@ -3,6 +3,8 @@ PyTorch's dtype rules, and the dtype names (mt.float32, ...)."""
 import numpy as np
 
 from . import backend
+from .ops.promotion import check_fits
+from .ops.shape import size_arg
 from .tensor import Tensor, as_dtype, shape_args
 
 float16, float32, float64 = np.float16, np.float32, np.float64
@@ -23,7 +25,13 @@ def tensor(data, requires_grad=False, dtype=None, device="cpu"):
         xp = backend.get_array_module(data)
         array = xp.array(data, dtype=as_dtype(dtype), copy=True)
     else:
-        array = np.array(data)
+        try:
+            array = np.array(data)
+        except ValueError as exc:   # ragged nesting
+            raise ValueError(f"tensor: expected a rectangular nesting of numbers ({exc})") from None
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"tensor: expected numbers, got {type(data).__name__} {data!r:.60} "
+                            f"(which NumPy reads as dtype {array.dtype})")
         if dtype is None and array.dtype == np.float64:
             array = array.astype(np.float32)   # Python floats default to float32
         elif dtype is None and array.dtype.kind == "i":
@@ -36,10 +44,48 @@ def tensor(data, requires_grad=False, dtype=None, device="cpu"):
     return Tensor(array, requires_grad=requires_grad)
 
 
-def _factory(name, fill, doc):
-    """A torch-style creation function: name(*shape, dtype, requires_grad, device)."""
-    def make(*shape_, dtype=np.float32, requires_grad=False, device="cpu"):
-        array = fill(shape_args(shape_), as_dtype(dtype))
+def _size(op, args, size=None):
+    """A factory's size, given as ints (zeros(2, 3)), one sequence (zeros((2, 3))) or size=...;
+    floats, bools and negative sizes refused as torch refuses them."""
+    if size is not None:
+        if args:
+            raise TypeError(f"{op}: the size was given both positionally and as size=")
+        args = (size,)
+    if not args:
+        raise TypeError(f"{op}: missing the size")
+    if len(args) == 1 and not isinstance(args[0], (tuple, list)) and not _is_int(args[0]):
+        raise TypeError(f"{op}: size must be a tuple of ints, got {type(args[0]).__name__}")
+    shape = tuple(size_arg(op, n) for n in shape_args(args))
+    for n in shape:
+        if n < 0:
+            raise RuntimeError(f"{op}: trying to create a tensor with negative dimension {n}: {list(shape)}")
+    return shape
+
+
+def _is_int(n):
+    return isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_))
+
+
+def _check_grad(op, dtype, requires_grad):
+    if requires_grad and np.dtype(dtype).kind != "f":
+        raise RuntimeError(f"{op}: only tensors of floating point dtype can require gradients, got {np.dtype(dtype)}")
+
+
+def _check_random_dtype(name, floating_only, dtype, has_elements):
+    """rand refuses integer dtypes always; randn, as torch, only when it has values to draw."""
+    if floating_only and dtype.kind != "f" and (has_elements or name.startswith("rand") and
+                                                  not name.startswith("randn")):
+        raise RuntimeError(f"{name}: expected a floating point dtype, got {dtype}")
+
+
+def _factory(name, fill, doc, floating_only=False):
+    """A torch-style creation function: name(*size, dtype, requires_grad, device)."""
+    def make(*size_, size=None, dtype=None, requires_grad=False, device="cpu"):
+        shape = _size(name, size_, size)
+        dtype = np.dtype(np.float32) if dtype is None else as_dtype(dtype)
+        _check_random_dtype(name, floating_only, dtype, 0 not in shape)
+        _check_grad(name, dtype, requires_grad)
+        array = fill(shape, dtype)
         return Tensor(backend.to_device(array, device), requires_grad=requires_grad)
     make.__name__, make.__qualname__, make.__doc__ = name, name, doc
     return make
@@ -53,6 +99,131 @@ def _rng():
 zeros = _factory("zeros", np.zeros, "A new tensor of zeros (float32 unless dtype says otherwise).")
 ones = _factory("ones", np.ones, "A new tensor of ones (float32 unless dtype says otherwise).")
 randn = _factory("randn", lambda shape, dtype: _rng().standard_normal(shape).astype(dtype),
-                 "Standard normal samples from the engine's seeded generator.")
+                 "Standard normal samples from the engine's seeded generator (floating dtypes only).",
+                 floating_only=True)
 rand = _factory("rand", lambda shape, dtype: _rng().random(shape).astype(dtype),
-                "Uniform [0, 1) samples from the engine's seeded generator.")
+                "Uniform [0, 1) samples from the engine's seeded generator (floating dtypes only).",
+                floating_only=True)
+
+
+# ---- full, arange --------------------------------------------------------------------------
+def _number(op, value, what):
+    """A Python number from a number or a one-element tensor; anything else a TypeError."""
+    if isinstance(value, Tensor):
+        if value.numel() != 1:
+            raise TypeError(f"{op}: {what} must be a number, got a tensor of shape {value.shape}")
+        value = value.item()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if not isinstance(value, (bool, int, float)):
+        raise TypeError(f"{op}: {what} must be a number, got {type(value).__name__}")
+    return value
+
+
+def _fill_dtype(value):
+    """torch's dtype for a fill value: bool, int64 or the default float32."""
+    return np.dtype(np.bool_ if isinstance(value, bool) else np.int64 if isinstance(value, int) else np.float32)
+
+
+def full(size, fill_value, *, dtype=None, requires_grad=False, device="cpu"):
+    """A new tensor of `size` (a tuple or list) filled with fill_value; the dtype, unless given,
+    follows the value as in torch: bool -> bool, int -> int64, float -> float32."""
+    return _full("full", size, fill_value, dtype, requires_grad, device)
+
+
+def _full(op, size, fill_value, dtype, requires_grad, device):
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"{op}: size must be a tuple of ints, got {type(size).__name__}")
+    shape = _size(op, (tuple(size),))
+    value = _number(op, fill_value, "fill_value")
+    dtype = _fill_dtype(value) if dtype is None else as_dtype(dtype)
+    check_fits(op, value, dtype, int(np.prod(shape)))
+    _check_grad(op, dtype, requires_grad)
+    with np.errstate(over="ignore"):
+        array = np.full(shape, np.asarray(value).astype(dtype), dtype=dtype)
+    return Tensor(backend.to_device(array, device), requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, *, dtype=None, requires_grad=False, device="cpu"):
+    """[start, start + step, ...) up to end (exclusive); arange(end) starts at 0.  The dtype,
+    unless given, is int64 for int arguments and float32 when any is a float (torch's rule).
+    The length is ceil((end - start) / step) and element i is start + i·step, computed in float64
+    (float32 for float16) or in integers (start and step truncated), as torch computes them; for
+    int64 end is truncated too before the length is taken (torch's int64 path).  Floats may differ
+    from torch's in the last bit: torch's vectorised kernel adds the step in another order."""
+    if end is None:
+        start, end = 0, start
+    start, end, step = (_number("arange", v, name) for v, name in ((start, "start"), (end, "end"), (step, "step")))
+    if dtype is None:
+        dtype = np.dtype(np.float32 if any(isinstance(v, float) for v in (start, end, step)) else np.int64)
+    dtype = as_dtype(dtype)
+    if dtype.kind == "b":
+        raise RuntimeError("arange: not implemented for bool")
+    if not all(np.isfinite(float(v)) for v in (start, end, step)):
+        raise RuntimeError(f"arange: unsupported range {start} -> {end} (step {step})")
+    given = start, end, step
+    if dtype == np.int64:
+        start, end, step = int(start), int(end), int(step)
+    if step == 0:
+        raise RuntimeError("arange: step must be nonzero")
+    if (given[1] - given[0]) * given[2] < 0:     # torch checks the direction on the values as given
+        raise RuntimeError(f"arange: upper bound and lower bound inconsistent with step sign "
+                           f"(start {start}, end {end}, step {step})")
+    if dtype.kind in "iu":
+        count = -((start - end) // step) if dtype == np.int64 else int(np.ceil((end - start) / step))
+        array = (int(start) + int(step) * np.arange(count, dtype=np.int64)).astype(dtype)
+    else:
+        count = int(np.ceil((end - start) / step))
+        accumulate = np.float32 if dtype == np.float16 else np.float64   # torch's CPU accumulate types
+        index = np.arange(count, dtype=accumulate)
+        array = (accumulate(start) + accumulate(step) * index).astype(dtype)
+    _check_grad("arange", dtype, requires_grad)
+    return Tensor(backend.to_device(array, device), requires_grad=requires_grad)
+
+
+# ---- *_like --------------------------------------------------------------------------------
+def _like(name, fill, doc, floating_only=False):
+    def make(input, *, dtype=None, requires_grad=False, device=None):  # noqa: A002
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}: expected a tensor, got {type(input).__name__}")
+        dtype = input.dtype if dtype is None else as_dtype(dtype)
+        _check_random_dtype(name, floating_only, dtype, input.numel() > 0)
+        _check_grad(name, dtype, requires_grad)
+        array = fill(input.shape, dtype)
+        return Tensor(backend.to_device(array, input.device if device is None else device),
+                      requires_grad=requires_grad)
+    make.__name__, make.__qualname__, make.__doc__ = name, name, doc
+    return make
+
+
+zeros_like = _like("zeros_like", np.zeros, "A new tensor of zeros shaped like input (its dtype and device unless given).")
+ones_like = _like("ones_like", np.ones, "A new tensor of ones shaped like input (its dtype and device unless given).")
+rand_like = _like("rand_like", lambda shape, dtype: _rng().random(shape).astype(dtype),
+                  "Uniform [0, 1) samples shaped like input (floating dtypes only).", floating_only=True)
+randn_like = _like("randn_like", lambda shape, dtype: _rng().standard_normal(shape).astype(dtype),
+                   "Standard normal samples shaped like input (floating dtypes only).", floating_only=True)
+
+
+def full_like(input, fill_value, *, dtype=None, requires_grad=False, device=None):  # noqa: A002
+    """A new tensor shaped like input filled with fill_value, in input's dtype unless given
+    (a float fills an integer tensor truncated, as torch)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"full_like: expected a tensor, got {type(input).__name__}")
+    return _full("full_like", input.shape, fill_value, input.dtype if dtype is None else dtype,
+                 requires_grad, input.device if device is None else device)
+
+
+def from_numpy(array):
+    """A tensor over the very same memory as the NumPy array (writes show in both), as
+    torch.from_numpy; negative strides, other byte orders and non-numeric dtypes refused as torch."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected np.ndarray, got {type(array).__name__}")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"from_numpy: can't convert an array of dtype {array.dtype}; supported: "
+                        "float64, float32, float16, int64, int32, int16, int8, uint8 and bool")
+    if not array.dtype.isnative:
+        raise ValueError("from_numpy: the array's byte order differs from the native byte order")
+    if any(s < 0 for s in array.strides):
+        raise ValueError("from_numpy: at least one stride of the array is negative, which torch does "
+                         "not support either; pass array.copy()")
+    return Tensor(array)

@@ -165,9 +165,13 @@ class Tensor:
     def float(self):      return self.to(dtype=np.float32)
     def double(self):     return self.to(dtype=np.float64)
     def long(self):       return self.to(dtype=np.int64)
-    def contiguous(self): return self   # every array here is usable as it is
+    def contiguous(self): return shape.contiguous(self)   # a C-order copy when not C-order (view needs one)
 
     # ---- operators (the ops live in minitorch_cnn/ops) --------------------
+    # NumPy defers to these operators (np.float64(2) * x is a Tensor, as in torch), not the
+    # other way round.
+    __array_priority__ = 1000
+
     def __add__(self, other):  return elementwise.add(self, other)
     def __radd__(self, other): return elementwise.add(other, self)
     def __sub__(self, other):  return elementwise.sub(self, other)
@@ -179,15 +183,39 @@ class Tensor:
     def __pow__(self, other):  return elementwise.pow(self, other)
     def __rpow__(self, other): return elementwise.pow(other, self)
     def __neg__(self):         return elementwise.neg(self)
+    def __abs__(self):         return elementwise.abs(self)
     def __matmul__(self, other):  return matmul.matmul(self, other)
     def __rmatmul__(self, other): return matmul.matmul(other, self)
 
-    def __lt__(self, other): return elementwise.compare(self, other, "less")
-    def __le__(self, other): return elementwise.compare(self, other, "less_equal")
-    def __gt__(self, other): return elementwise.compare(self, other, "greater")
-    def __ge__(self, other): return elementwise.compare(self, other, "greater_equal")
-    def __eq__(self, other): return elementwise.compare(self, other, "equal")
-    def __ne__(self, other): return elementwise.compare(self, other, "not_equal")
+    def __lt__(self, other): return elementwise.compare(self, other, "lt")
+    def __le__(self, other): return elementwise.compare(self, other, "le")
+    def __gt__(self, other): return elementwise.compare(self, other, "gt")
+    def __ge__(self, other): return elementwise.compare(self, other, "ge")
+
+    # == and != with something that is no tensor or number fall back to identity (False /
+    # True), as torch: `x == None` is False, not an error.
+    def __eq__(self, other):
+        return elementwise.compare(self, other, "eq") if _comparable(other) else NotImplemented
+
+    def __ne__(self, other):
+        return elementwise.compare(self, other, "ne") if _comparable(other) else NotImplemented
+
+    def add(self, other): return elementwise.add(self, other)
+    def sub(self, other): return elementwise.sub(self, other)
+    def mul(self, other): return elementwise.mul(self, other)
+    def div(self, other): return elementwise.div(self, other)
+    def pow(self, exponent): return elementwise.pow(self, exponent)
+    def neg(self):        return elementwise.neg(self)
+    def eq(self, other):  return elementwise.eq(self, other)
+    def ne(self, other):  return elementwise.ne(self, other)
+    def lt(self, other):  return elementwise.lt(self, other)
+    def le(self, other):  return elementwise.le(self, other)
+    def gt(self, other):  return elementwise.gt(self, other)
+    def ge(self, other):  return elementwise.ge(self, other)
+    def clamp(self, min=None, max=None): return elementwise.clamp(self, min, max)  # noqa: A002
+    def clip(self, min=None, max=None):  return elementwise.clip(self, min, max)  # noqa: A002
+    def where(self, condition, other): return elementwise.where(condition, self, other)
+    def masked_fill(self, mask, value): return elementwise.masked_fill(self, mask, value)
 
     def __getitem__(self, index): return shape.getitem(self, index)
 
@@ -223,11 +251,17 @@ class Tensor:
     def std(self, *args, **kwargs):    return reduce.std(self, *args, **kwargs)
     def norm(self, *args, **kwargs):   return reduce.norm(self, *args, **kwargs)
 
-    def reshape(self, *shape_): return shape.reshape(self, shape_args(shape_))
-    def view(self, *shape_):    return shape.reshape(self, shape_args(shape_))
+    def reshape(self, *shape_): return shape.reshape(self, shape_args(_some("reshape", shape_)))
+    def view(self, *shape_):    return shape.view(self, shape_args(_some("view", shape_)))
+    def expand(self, *sizes):   return shape.expand(self, shape_args(_some("expand", sizes)))
+    def expand_as(self, other): return shape.expand(self, other.shape)
+    def repeat(self, *sizes):   return shape.repeat(self, shape_args(_some("repeat", sizes)))
+    def clone(self):            return shape.clone(self)
+    def t(self):                return shape.t(self)
+    def is_contiguous(self):    return shape.is_contiguous(self)
     def flatten(self, start_dim=0, end_dim=-1): return shape.flatten(self, start_dim, end_dim)
     def transpose(self, dim0, dim1): return shape.transpose(self, dim0, dim1)
-    def permute(self, *dims):   return shape.permute(self, shape_args(dims))
+    def permute(self, *dims):   return shape.permute(self, shape_args(_some("permute", dims)))
     def unsqueeze(self, dim):   return shape.unsqueeze(self, dim)
     def squeeze(self, dim=None): return shape.squeeze(self, dim)
 
@@ -236,6 +270,16 @@ class Tensor:
     def sigmoid(self): return activation.sigmoid(self)
     def softmax(self, dim):     return activation.softmax(self, dim)
     def log_softmax(self, dim): return activation.log_softmax(self, dim)
+
+
+def _some(op, args):
+    if not args:
+        raise TypeError(f"{op}: missing the shape")
+    return args
+
+
+def _comparable(other):
+    return isinstance(other, (Tensor, np.ndarray)) or elementwise.is_number(other)
 
 
 def shape_args(args):

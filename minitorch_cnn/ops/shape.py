@@ -1,13 +1,17 @@
-"""Shape ops: reshape, flatten, transpose/permute, indexing, dtype/device casts.
+"""Shape ops: reshape/view, flatten, transpose/permute, expand, repeat, clone, indexing,
+dtype/device casts.
 
 None of them changes a value, so each backward only moves the gradient back
 into the input's shape (or, for indexing, into the positions that were read).
 """
+import operator
+
 import numpy as np
 
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
+from .elementwise import unbroadcast
 
 
 class Reshape(Function):
@@ -15,11 +19,7 @@ class Reshape(Function):
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x.shape
-        try:
-            return x.reshape(shape)
-        except ValueError:
-            raise ValueError(f"reshape: cannot reshape a tensor of shape {tuple(x.shape)} "
-                             f"({x.size} elements) into {tuple(shape)}") from None
+        return x.reshape(shape)
 
     @staticmethod
     def backward(ctx, g):
@@ -38,12 +38,68 @@ class Permute(Function):
         return (g.transpose(ctx.inverse),)
 
 
+class Expand(Function):
+    """out = x broadcast to `shape` (a view, no copy);  dx = g summed over the expanded axes."""
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        return backend.get_array_module(x).broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (unbroadcast(g, ctx.shape),)
+
+
+class Repeat(Function):
+    """out = x tiled `repeats` times along each dim;  dx = g summed over the copies."""
+    @staticmethod
+    def forward(ctx, x, repeats):
+        ctx.shape = x.shape
+        lead = (1,) * (len(repeats) - x.ndim)
+        return backend.get_array_module(x).tile(x.reshape(lead + x.shape), repeats)
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = backend.get_array_module(g)
+        if g.size == 0:
+            return (xp.zeros(ctx.shape, dtype=g.dtype),)
+        # (r0·s0, r1·s1, ...) -> (r0, s0, r1, s1, ...): copy k of x sits at index k of each r axis
+        sizes = (1,) * (g.ndim - len(ctx.shape)) + tuple(ctx.shape)
+        split = [n for total, size in zip(g.shape, sizes) for n in (total // size, size)]
+        return (g.reshape(split).sum(axis=tuple(range(0, len(split), 2))).reshape(ctx.shape),)
+
+
+class Clone(Function):
+    """out = a copy of x (same memory order);  dx = g."""
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy(order="K")
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g,)
+
+
+class Contiguous(Function):
+    """out = x copied into C (row-major) order;  dx = g."""
+    @staticmethod
+    def forward(ctx, x):
+        return backend.get_array_module(x).ascontiguousarray(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g,)
+
+
 class GetItem(Function):
     """out = x[index];  dx = zeros with g scattered (added, for repeated indices) at index."""
     @staticmethod
     def forward(ctx, x, index):
         ctx.shape, ctx.dtype, ctx.index = x.shape, x.dtype, index
-        return x[index]
+        try:
+            return x[index]
+        except (IndexError, TypeError, ValueError) as exc:   # NumPy's own complaint, with the op's name
+            raise type(exc)(f"getitem: {_index_message(exc, x.shape)}") from None
 
     @staticmethod
     def backward(ctx, g):
@@ -69,22 +125,168 @@ class Cast(Function):
 
 
 def normalize_dim(dim, ndim, op, word="dim"):
-    """dim in [-ndim, ndim) -> [0, ndim) (0 for a 0-d tensor); else a ValueError naming op."""
-    if not -ndim <= dim < max(ndim, 1):
+    """dim in [-ndim, ndim) -> [0, ndim) (a 0-d tensor takes -1 and 0, as torch); else a
+    ValueError naming op."""
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
         raise ValueError(f"{op}: {word} {dim} is out of range for a {ndim}-d tensor")
     return dim % max(ndim, 1)
 
 
+def _index_message(exc, shape):
+    """NumPy's indexing complaint in torch's words ("dimension", not "axis")."""
+    return str(exc).replace(" axis ", " dimension ") + f" (tensor of shape {tuple(shape)})"
+
+
+def size_arg(op, n, what="size"):
+    """One entry of a shape: a Python/NumPy int or a 0-d integer tensor; a float or a bool is a
+    TypeError naming the op (int(2.9) would silently truncate)."""
+    if isinstance(n, Tensor) and n.ndim == 0 and n.dtype.kind in "iu":
+        return int(n.item())
+    if isinstance(n, (bool, np.bool_)):
+        raise TypeError(f"{op}: {what} must be a tuple of ints, got a bool ({n})")
+    try:
+        return operator.index(n)
+    except TypeError:
+        raise TypeError(f"{op}: {what} must be a tuple of ints, got {type(n).__name__} {n!r}") from None
+
+
+def infer_shape(op, shape, numel, old_shape=None):
+    """`shape` with its one -1 filled in so that it holds `numel` elements (torch's rules)."""
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(f"{op}: shape must be a tuple of ints, got {type(shape).__name__}")
+    def mismatch():
+        return ValueError(f"{op}: cannot reshape a tensor of shape {old_shape} ({numel} elements) "
+                          f"into {shape}")
+    shape = tuple(size_arg(op, n, "shape") for n in shape)
+    for i, n in enumerate(shape):
+        if n < -1:
+            raise RuntimeError(f"{op}: invalid shape dimension {n} at index {i} of shape {list(shape)}")
+    if shape.count(-1) > 1:
+        raise RuntimeError(f"{op}: only one dimension can be inferred, got shape {list(shape)}")
+    known = 1
+    for n in shape:
+        known *= n if n != -1 else 1
+    if -1 in shape:
+        if known == 0:
+            raise RuntimeError(f"{op}: cannot reshape a tensor of {numel} elements into shape {list(shape)}: "
+                               "the size -1 stands for could be any value")
+        if numel % known:
+            raise mismatch()
+        shape = tuple(numel // known if n == -1 else n for n in shape)
+    elif known != numel:
+        raise mismatch()
+    return shape
+
+
 def reshape(x, shape):
-    return Reshape.apply(x, shape=tuple(int(n) for n in shape))
+    """out = x reshaped to `shape` (one -1 inferred) -> shape;  dx = g reshaped to x.shape."""
+    return Reshape.apply(x, shape=infer_shape("reshape", shape, x.numel(), x.shape))
+
+
+def _viewable(old_shape, old_strides, new_shape):
+    """Whether `new_shape` can view an array of `old_shape`/`old_strides` (strides in elements)
+    without copying, as torch decides it: the old dims fall into chunks, runs of dims each
+    stepping over exactly the next one (size-1 dims join any chunk); the new shape must split
+    into consecutive groups whose sizes are exactly those chunks' sizes."""
+    if 0 in old_shape:
+        return True
+    dims = [(n, s) for n, s in zip(old_shape, old_strides) if n != 1]
+    chunks, size = [], 1
+    for i, (n, stride) in enumerate(dims):
+        size *= n
+        last = i == len(dims) - 1
+        if last or dims[i + 1][1] * dims[i + 1][0] != stride:
+            chunks.append(size)
+            size = 1
+    new_sizes = [n for n in new_shape if n != 1]
+    for chunk in chunks:
+        product = 1
+        while product < chunk and new_sizes:
+            product *= new_sizes.pop(0)
+        if product != chunk:
+            return False
+    return not new_sizes
+
+
+def view(x, shape):
+    """out = x viewed as `shape` (one -1 inferred), sharing its memory -> shape;
+    dx = g reshaped to x.shape.  As torch, a RuntimeError when x's strides cannot be viewed so
+    (a transposed or sliced x): use reshape, or contiguous() first."""
+    shape = infer_shape("view", shape, x.numel(), x.shape)
+    itemsize = x.data.dtype.itemsize
+    strides = tuple(s // itemsize for s in x.data.strides)
+    if not _viewable(x.shape, strides, shape):
+        raise RuntimeError(f"view: shape {list(shape)} is not compatible with the input's shape "
+                           f"{list(x.shape)} and strides {list(strides)} (a dimension would span two "
+                           "non-adjacent memory runs); use reshape(...) or contiguous() first")
+    return Reshape.apply(x, shape=shape)
+
+
+def expand(x, sizes):
+    """out = x broadcast to `sizes` (-1 keeps a dim; new dims lead) -> sizes, no copy;
+    dx = g summed over the expanded dims."""
+    sizes = tuple(size_arg("expand", n) for n in sizes)
+    if len(sizes) < x.ndim:
+        raise RuntimeError(f"expand: the number of sizes given ({len(sizes)}) must be at least "
+                           f"the tensor's number of dimensions ({x.ndim}); shape {list(x.shape)}")
+    lead = len(sizes) - x.ndim
+    target = []
+    for i, n in enumerate(sizes):
+        if i < lead:
+            if n < 0:
+                raise RuntimeError(f"expand: size {n} is not allowed in a new leading dimension {i}")
+            target.append(n)
+            continue
+        old = x.shape[i - lead]
+        if n == -1:
+            n = old
+        if n != old and old != 1:
+            raise RuntimeError(f"expand: the expanded size ({n}) must match the existing size ({old}) "
+                               f"at non-singleton dimension {i}; target sizes {list(sizes)}, "
+                               f"tensor sizes {list(x.shape)}")
+        if n < 0:
+            raise RuntimeError(f"expand: invalid size {n} at dimension {i}")
+        target.append(n)
+    return Expand.apply(x, shape=tuple(target))
+
+
+def repeat(x, repeats):
+    """out = x tiled repeats[i] times along dim i (new dims lead) -> (r0·s0, r1·s1, ...);
+    dx = g summed over the copies."""
+    repeats = tuple(size_arg("repeat", n, "repeats") for n in repeats)
+    if len(repeats) < x.ndim:
+        raise RuntimeError(f"repeat: the number of repeats ({len(repeats)}) must be at least the "
+                           f"tensor's number of dimensions ({x.ndim})")
+    sizes = (1,) * (len(repeats) - x.ndim) + x.shape
+    if any(r * n < 0 for r, n in zip(repeats, sizes)):   # torch only minds a negative result size
+        raise RuntimeError(f"repeat: repeats {list(repeats)} would give a negative size for a tensor of "
+                           f"shape {list(x.shape)}")
+    repeats = tuple(max(r, 0) if n == 0 else r for r, n in zip(repeats, sizes))
+    return Repeat.apply(x, repeats=repeats)
+
+
+def clone(x):
+    """out = a copy of x, same shape, dtype and memory order;  dx = g."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"clone: expected a tensor, got {type(x).__name__}")
+    return Clone.apply(x)
+
+
+def is_contiguous(x):
+    return bool(x.data.flags.c_contiguous)
+
+
+def contiguous(x):
+    """out = x in C (row-major) order: x itself when it already is;  dx = g."""
+    return x if is_contiguous(x) else Contiguous.apply(x)
 
 
 def flatten(x, start_dim=0, end_dim=-1):
     """Merge dims start_dim..end_dim into one (torch.flatten)."""
-    if x.ndim == 0:
-        return reshape(x, (1,))
     start = normalize_dim(start_dim, x.ndim, "flatten")
     end = normalize_dim(end_dim, x.ndim, "flatten")
+    if x.ndim == 0:
+        return reshape(x, (1,))
     if start > end:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     merged = int(np.prod(x.shape[start:end + 1]))   # not -1: ambiguous when another dim is 0
@@ -99,10 +301,20 @@ def permute(x, dims):
 
 
 def transpose(x, dim0, dim1):
+    """out = x with dims dim0 and dim1 swapped;  dx = g swapped back."""
     dims = list(range(x.ndim))
     a, b = normalize_dim(dim0, x.ndim, "transpose"), normalize_dim(dim1, x.ndim, "transpose")
+    if x.ndim == 0:
+        return Permute.apply(x, dims=())
     dims[a], dims[b] = dims[b], dims[a]
     return Permute.apply(x, dims=tuple(dims))
+
+
+def t(x):
+    """x.t(): a 2-D tensor transposed (0-D and 1-D unchanged) -> (n, m) for (m, n);  dx = gᵀ."""
+    if x.ndim > 2:
+        raise RuntimeError(f"t: expects a tensor with <= 2 dimensions, got {x.ndim}; use transpose(dim0, dim1)")
+    return x if x.ndim < 2 else transpose(x, 0, 1)
 
 
 def unsqueeze(x, dim):
@@ -114,6 +326,8 @@ def squeeze(x, dim=None):
     if dim is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
     dim = normalize_dim(dim, x.ndim, "squeeze")
+    if x.ndim == 0:
+        return reshape(x, ())
     return x if x.shape[dim] != 1 else reshape(x, x.shape[:dim] + x.shape[dim + 1:])
 
 
