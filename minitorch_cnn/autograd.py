@@ -12,6 +12,8 @@ when a gradient is wanted, keeps its `ctx` on the output as the graph node.
 """
 import contextlib
 
+import numpy as np
+
 _grad_enabled = [True]
 
 
@@ -95,7 +97,9 @@ class Function:
         needs = tuple(t is not None and t.requires_grad for t in tensors)
         record = _grad_enabled[0] and any(needs)
         ctx = Context(cls, tensors, needs if record else (False,) * len(needs))   # no graph, no gradients
-        out = Tensor(cls.forward(ctx, *arrays, **params))
+        # NaN and inf propagate silently, as in torch: NumPy would warn on inf - inf, 0/0, log(0).
+        with np.errstate(all="ignore"):
+            out = Tensor(cls.forward(ctx, *arrays, **params))
         _share_version_if_view(out, tensors)
         if record:
             out.requires_grad = True
@@ -133,7 +137,10 @@ def _versions_of_saved(saved, tensors):
             continue
         for t in tensors:
             if t is not None and id(t._version_counter) not in versions and _aliases(array, t.data):
-                versions[id(t._version_counter)] = (t._version_counter, t._version_counter.value, t)
+                # shape and dtype, not the tensor: the output is among `tensors`, and holding it
+                # here would make a reference cycle that keeps every activation alive until gc runs
+                versions[id(t._version_counter)] = (t._version_counter, t._version_counter.value,
+                                                    t.shape, t.dtype)
     return tuple(versions.values())
 
 
@@ -182,14 +189,15 @@ def run_backward(root, grad, retain_graph=False):
         if node.saved is None:
             raise RuntimeError("Trying to backward through the graph a second time: the saved "
                                "arrays were freed; call backward(retain_graph=True) the first time")
-        for counter, version, t in node.saved_versions:
+        for counter, version, shape, dtype in node.saved_versions:
             if counter.value != version:
                 raise RuntimeError(
                     f"one of the variables needed for gradient computation has been modified by an "
-                    f"in-place operation: the {t.dtype} tensor of shape {t.shape} that "
+                    f"in-place operation: the {dtype} tensor of shape {shape} that "
                     f"{node.function.__name__} saved is at version {counter.value}; expected version "
                     f"{version} instead.  Compute out of place (y = y + 1, not y += 1) before backward()")
-        input_grads = node.function.backward(node, grad_out)
+        with np.errstate(all="ignore"):
+            input_grads = node.function.backward(node, grad_out)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
         if len(input_grads) != len(node.inputs):
