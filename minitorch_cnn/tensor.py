@@ -152,7 +152,8 @@ class Tensor:
         if device is not None and backend.normalize_device(device) != self.device:
             data = backend.to_device(data, device)
         if dtype is not None and as_dtype(dtype) != data.dtype:
-            data = data.astype(as_dtype(dtype))
+            with np.errstate(invalid="ignore"):     # NaN to int: no warning, as torch
+                data = data.astype(as_dtype(dtype))
         if data is self.data:
             return self
         if self.requires_grad and is_grad_enabled():

@@ -86,7 +86,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     coefficient = xp.minimum(dtype.type(max_norm) / (total + dtype.type(1e-6)), dtype.type(1.0))
     for g in grads:
         # always multiplied, as torch (a coefficient of 1 changes nothing; a NaN one spreads)
-        g *= backend.to_device(coefficient, backend.device_of(g)).astype(g.dtype)
+        with np.errstate(invalid="ignore"):
+            g *= backend.to_device(coefficient, backend.device_of(g)).astype(g.dtype)
     return Tensor(total)
 
 
