@@ -14,6 +14,8 @@ import contextlib
 
 import numpy as np
 
+from .backend import get_array_module
+
 _grad_enabled = [True]
 
 
@@ -114,7 +116,6 @@ def _aliases(a, b):
         return True
     if getattr(a, "base", None) is None and getattr(b, "base", None) is None:
         return False      # two arrays that own their memory: distinct (the common case, no check)
-    from .backend import get_array_module
     return bool(get_array_module(a).may_share_memory(a, b))
 
 
