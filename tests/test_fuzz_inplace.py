@@ -61,3 +61,28 @@ def test_copy_(shapes_, data):
     x = data.draw(arrays(shape, dtypes=ALL_DTYPES))
     y = data.draw(arrays(other_shape, dtypes=ALL_DTYPES))
     against_torch("copy_", lambda lib, tx, ty: tx.copy_(ty), [x, y], requires_grad=[False, False])
+
+
+@FUZZ
+@given(arrays(dtypes=ALL_DTYPES), st.sampled_from([None, -1, 0, 0.5, 2]), st.sampled_from([None, -0.5, 1, 3]))
+def test_clamp_(x, low, high):
+    def run(lib, tx):
+        with (mt.no_grad() if lib is mt else lib.no_grad()):
+            tx.clamp_(low, high)
+        return tx
+    against_torch("clamp", run, [x], requires_grad=[False])
+
+
+@FUZZ
+@given(arrays(shape=(3, 4), dtypes=(np.float64, np.float32, np.int64)),
+       st.sampled_from([0, -1, (1, slice(None)), (slice(None), 2), slice(1, 3), (0, 3), 5, (slice(None), 7)]),
+       st.sampled_from([1.5, -2, 0, float("inf")]), st.booleans())
+def test_setitem(x, index, value, recorded):
+    if recorded and x.dtype.kind != "f":
+        recorded = False
+
+    def run(lib, tx):
+        target = tx * 1 if recorded else tx
+        target[index] = value
+        return target
+    against_torch("setitem", run, [x], requires_grad=[recorded])

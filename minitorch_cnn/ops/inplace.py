@@ -23,6 +23,7 @@ from ..autograd import Function, is_grad_enabled
 from ..backend import get_array_module
 from ..tensor import Tensor
 from .elementwise import unbroadcast
+from .promotion import check_fits
 
 _KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
@@ -107,8 +108,7 @@ def fill(x, value):
                                f"with {value.ndim} dimension(s)")
         return Fill.apply(x, value)
     if isinstance(value, (bool, int, float, np.number, np.bool_)):
-        if x.dtype.kind in "iu" and not np.isfinite(value):
-            raise RuntimeError(f"fill_: value {value} cannot be converted to type {x.dtype} without overflow")
+        check_fits("fill_", value, x.dtype, x.numel())
         return Fill.apply(x, Tensor(get_array_module(x.data).asarray(value)))
     raise TypeError(f"fill_: expected a number or a 0-d tensor as the value, got {type(value).__name__}")
 
@@ -186,6 +186,8 @@ def index_put(x, index, value):
             raise RuntimeError(f"setitem: shape mismatch: value tensor of shape {value.shape} cannot be "
                                f"broadcast to indexing result of shape {target_shape}")
         return IndexPut.apply(x, value, index=array_index)
+    if isinstance(value, (bool, int, float, np.number, np.bool_)):
+        check_fits("setitem", value, x.dtype, x.numel())
     if isinstance(value, (bool, int, float, np.number, np.bool_)) or hasattr(value, "shape") \
             or isinstance(value, (list, tuple)):
         return index_put(x, index, Tensor(xp.asarray(value)))
