@@ -39,30 +39,102 @@ class _ArgumentParser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see --help)")
 
 
+# The options a run is configured by, with their defaults.  An option left out on the command
+# line is None after parsing, so --resume can tell "not given" (take the checkpoint's value)
+# from "given" (must equal the checkpoint's value).
+DEFAULTS = {"model": "lenet5", "dataset": "auto", "data_dir": None, "epochs": 3, "batch_size": 64,
+            "lr": None, "optimizer": "adam", "momentum": 0.9, "weight_decay": 0.0, "step_size": 5,
+            "gamma": 0.5, "device": "cpu", "seed": 0, "limit_train": None, "limit_test": None, "out": None}
+DEFAULT_LR = {"adam": 1e-3, "sgd": 0.01}
+# What a resumed run may change: how long it runs and where it runs.
+CHANGEABLE_ON_RESUME = ("epochs", "device", "out")
+
+
 def parse_args(argv=None):
     p = _ArgumentParser(prog="python -m minitorch_cnn.train",
                         description="Train a classic CNN on MNIST-style digits with minitorch_cnn.")
-    p.add_argument("--model", default="lenet5", help=f"one of {', '.join(MODELS)} (default: lenet5)")
-    p.add_argument("--dataset", default="auto",
+    p.add_argument("--model", help=f"one of {', '.join(MODELS)} (default: lenet5)")
+    p.add_argument("--dataset",
                    help="auto (MNIST if its files are present or downloadable, else the bundled digits), "
-                        "mnist, fashion-mnist, bundled-digits, or torchvision:<Name>")
-    p.add_argument("--data-dir", default=None, help="folder with (or for) the dataset files (default: ./data)")
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
-    p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
-    p.add_argument("--weight-decay", type=float, default=0.0)
-    p.add_argument("--step-size", type=int, default=5, help="StepLR: epochs between lr decays")
-    p.add_argument("--gamma", type=float, default=0.5, help="StepLR: lr decay factor")
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--limit-train", type=int, default=None, metavar="N", help="train on the first N samples")
-    p.add_argument("--limit-test", type=int, default=None, metavar="N", help="test on the first N samples")
-    p.add_argument("--out", default=None, help="output folder (default: runs/<model>)")
-    p.add_argument("--resume", default=None, metavar="CHECKPOINT", help="continue from a checkpoint.npz")
+                        "mnist, fashion-mnist, bundled-digits, or torchvision:<Name> (default: auto)")
+    p.add_argument("--data-dir", help="folder with (or for) the dataset files (default: ./data)")
+    p.add_argument("--epochs", type=int, help="total epochs; with --resume, may raise the total (default: 3)")
+    p.add_argument("--batch-size", type=int, help="(default: 64)")
+    p.add_argument("--lr", type=float, help="learning rate (default: 0.001 for adam, 0.01 for sgd)")
+    p.add_argument("--optimizer", choices=("adam", "sgd"), help="(default: adam)")
+    p.add_argument("--momentum", type=float, help="SGD momentum (default: 0.9)")
+    p.add_argument("--weight-decay", type=float, help="L2 penalty (default: 0)")
+    p.add_argument("--step-size", type=int, help="StepLR: epochs between lr decays (default: 5)")
+    p.add_argument("--gamma", type=float, help="StepLR: lr decay factor (default: 0.5)")
+    p.add_argument("--device", choices=("cpu", "cuda"), help="(default: cpu)")
+    p.add_argument("--seed", type=int, help="(default: 0)")
+    p.add_argument("--limit-train", type=int, metavar="N", help="train on the first N samples (default: all)")
+    p.add_argument("--limit-test", type=int, metavar="N", help="test on the first N samples (default: all)")
+    p.add_argument("--out", help="output folder (default: runs/<model>, or runs/<model>-2, -3, ... when "
+                                 "that one already holds a checkpoint; with --resume: the checkpoint's folder)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the checkpoint an explicit --out already holds")
+    p.add_argument("--resume", metavar="CHECKPOINT",
+                   help="continue the run saved in a checkpoint.npz, configured as it was")
     p.add_argument("--plot", action="store_true", help="write curves.png and filters.png (needs matplotlib)")
     args = p.parse_args(argv)
+    args.given = {name for name in DEFAULTS if getattr(args, name) is not None}
+    if args.resume is not None:
+        _configure_from_checkpoint(args)
+    for name, value in DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    if args.lr is None:
+        args.lr = DEFAULT_LR[args.optimizer]
+    _validate(args)
+    if args.out is None:
+        args.out = _free_run_folder(os.path.join("runs", args.model))
+    elif args.resume is None and os.path.exists(os.path.join(args.out, "checkpoint.npz")) and not args.overwrite:
+        raise UsageError(f"--out {args.out} already holds a checkpoint: continue that run with "
+                         f"--resume {os.path.join(args.out, 'checkpoint.npz')}, or pass --overwrite to replace it")
+    return args
+
+
+def _free_run_folder(base):
+    """runs/<model>, or the first of runs/<model>-2, -3, ... that holds no checkpoint yet."""
+    folder, n = base, 1
+    while os.path.exists(os.path.join(folder, "checkpoint.npz")):
+        n += 1
+        folder = f"{base}-{n}"
+    return folder
+
+
+def _configure_from_checkpoint(args):
+    """Take every option the command line left out from the checkpoint's saved configuration;
+    refuse one given with another value (only --epochs, --device and --out may change)."""
+    from .checkpoint import read_checkpoint
+    if not os.path.isfile(args.resume):
+        raise UsageError(f"--resume: checkpoint {args.resume} does not exist")
+    try:
+        _, _, meta = read_checkpoint(args.resume)
+    except CheckpointError as exc:
+        raise UsageError(f"--resume: {exc}") from None
+    saved = meta.get("args") if isinstance(meta, dict) else None
+    if not isinstance(saved, dict) or not isinstance(meta.get("model"), str):
+        raise UsageError(f"--resume: {args.resume} holds no run configuration (meta 'args' and 'model')")
+    saved = dict(saved, model=meta["model"])
+    for name in DEFAULTS:
+        if name in CHANGEABLE_ON_RESUME or name not in args.given:
+            continue
+        if getattr(args, name) != saved.get(name):
+            flag = "--" + name.replace("_", "-")
+            raise UsageError(f"--resume: {flag} {getattr(args, name)} differs from the checkpoint's "
+                             f"{flag} {saved.get(name)}; leave {flag} out to continue the run as it was")
+    for name in DEFAULTS:
+        if name not in args.given and name not in ("epochs", "device", "out") and name in saved:
+            setattr(args, name, saved[name])
+    if args.epochs is None and isinstance(saved.get("epochs"), int):
+        args.epochs = saved["epochs"]
+    if args.out is None:
+        args.out = os.path.dirname(os.path.abspath(args.resume))
+
+
+def _validate(args):
     if args.model.lower() not in MODELS:
         raise UsageError(f"unknown model {args.model!r}: choose one of {', '.join(MODELS)}")
     args.model = args.model.lower()
@@ -72,24 +144,29 @@ def parse_args(argv=None):
     for name in ("limit_train", "limit_test"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+    # torch's optimizers refuse what makes no sense; NaN and inf would train into NaN weights
     if not (args.lr > 0 and math.isfinite(args.lr)):
         raise UsageError(f"--lr must be a positive number, got {args.lr}")
+    for name in ("momentum", "weight_decay"):
+        value = getattr(args, name)
+        if not (value >= 0 and math.isfinite(value)):
+            raise UsageError(f"--{name.replace('_', '-')} must be a finite number >= 0, got {value}")
+    if not (args.gamma > 0 and math.isfinite(args.gamma)):
+        raise UsageError(f"--gamma must be a positive number, got {args.gamma}")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
     if args.data_dir is not None and not os.path.isdir(args.data_dir):
         raise UsageError(f"--data-dir {args.data_dir} does not exist or is not a folder")
-    if args.resume is not None and not os.path.isfile(args.resume):
-        raise UsageError(f"--resume: checkpoint {args.resume} does not exist")
     if args.plot:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            raise UsageError("--plot needs matplotlib: pip install 'minitorch_cnn[plot]'") from None
+            raise UsageError('--plot needs matplotlib: pip install ".[plot]" (or pip install matplotlib)') from None
     if args.device == "cuda":
         try:
             backend.require_cuda()
         except RuntimeError as exc:
             raise UsageError(str(exc)) from None
-    args.out = args.out or os.path.join("runs", args.model)
-    return args
 
 
 # ---- data -------------------------------------------------------------------
@@ -156,6 +233,18 @@ def evaluate(model, loader):
             seen += y.shape[0]
     model.train()
     return total_loss / seen, correct / seen
+
+
+def _first_non_finite(model, optimizer):
+    """The name of the first parameter, buffer or optimizer state array holding NaN or inf, or None."""
+    for name, value in model.state_dict().items():
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            return f"the model's {name}"
+    for index, entries in optimizer.state_dict()["state"].items():
+        for name, value in entries.items():
+            if not np.isfinite(np.asarray(value, dtype=np.float64)).all():
+                return f"the optimizer's {name} of parameter {index}"
+    return None
 
 
 class Stop(Exception):
@@ -256,7 +345,11 @@ def run(args):
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, device=args.device)
     test_loader = DataLoader(test_set, batch_size=1000, device=args.device)
 
-    os.makedirs(args.out, exist_ok=True)
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {args.out}: cannot create the folder ({exc.strerror})") from None
+    print(f"output: {args.out}")
     checkpoint_path = os.path.join(args.out, "checkpoint.npz")
     history, start_epoch = [], 1
     position = {"batches": 0, "loss_sum": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
@@ -280,9 +373,12 @@ def run(args):
               + (f", {position['batches']} batches into epoch {start_epoch}" if position["batches"] else ""))
 
     def save(epoch_done, partial=None, epoch_rng_state=None):
+        bad = _first_non_finite(model, optimizer)
+        if bad is not None:      # never let a checkpoint hold a broken model
+            raise Stop(f"{bad} is no longer finite")
         meta = {"model": args.model, "epoch": epoch_done, "history": history,
                 "scheduler": scheduler.state_dict(), "rng_state": get_rng_state(),
-                "args": {k: v for k, v in vars(args).items()}}
+                "args": {k: getattr(args, k) for k in DEFAULTS}}
         if partial is not None:
             meta.update(partial={k: v for k, v in partial.items() if k != "rng_after"},
                         epoch_rng_state=epoch_rng_state)
@@ -308,16 +404,18 @@ def run(args):
             except Stop as stop:
                 position["seconds"] += time.perf_counter() - started
                 if str(stop) == "interrupted":
-                    save(epoch - 1, partial=position, epoch_rng_state=epoch_rng_state)
+                    try:
+                        save(epoch - 1, partial=position, epoch_rng_state=epoch_rng_state)
+                    except Stop as broken:
+                        return _stopped(f"{broken} in epoch {epoch}", checkpoint_path, args)
                     print(f"saved {checkpoint_path} ({position['batches']}/{len(train_loader)} batches into "
                           f"epoch {epoch}); continue with --resume {checkpoint_path}")
                     return 130
-                print(f"error: {stop} of epoch {epoch}; training stopped. The last good checkpoint is "
-                      f"{checkpoint_path if os.path.exists(checkpoint_path) else '(none yet)'}; "
-                      f"try a smaller --lr (now {args.lr}).", file=sys.stderr)
-                return 1
+                return _stopped(f"{stop} of epoch {epoch}", checkpoint_path, args)
             seconds = position["seconds"] + time.perf_counter() - started
             test_loss, test_acc = evaluate(model, test_loader)
+            if not math.isfinite(test_loss):
+                return _stopped(f"the test loss became {test_loss} after epoch {epoch}", checkpoint_path, args)
             record = {"epoch": epoch, "train_loss": position["loss_sum"] / position["seen"],
                       "train_acc": position["correct"] / position["seen"], "test_loss": test_loss,
                       "test_acc": test_acc, "seconds": seconds, "images_per_s": position["seen"] / seconds,
@@ -328,7 +426,10 @@ def run(args):
                   f"{seconds:.1f} s  {record['images_per_s']:,.0f} img/s")
             scheduler.step()
             position = {"batches": 0, "loss_sum": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
-            save(epoch)
+            try:
+                save(epoch)
+            except Stop as broken:
+                return _stopped(f"{broken} after epoch {epoch}", checkpoint_path, args)
             with open(os.path.join(args.out, "metrics.json.tmp"), "w") as f:
                 json.dump(history, f, indent=2)
             os.replace(os.path.join(args.out, "metrics.json.tmp"), os.path.join(args.out, "metrics.json"))
@@ -340,6 +441,14 @@ def run(args):
     if history:
         print(f"final test accuracy {100 * history[-1]['test_acc']:.2f}%; checkpoint {checkpoint_path}")
     return 0
+
+
+def _stopped(what, checkpoint_path, args):
+    """Say why training stopped and which checkpoint is the last good one; exit status 1."""
+    last = checkpoint_path if os.path.exists(checkpoint_path) else "none (nothing finite was saved)"
+    print(f"error: {what}; training stopped. The last good checkpoint: {last}; try a smaller --lr "
+          f"(now {args.lr}).", file=sys.stderr)
+    return 1
 
 
 def main(argv=None):

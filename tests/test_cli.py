@@ -207,7 +207,7 @@ def test_a_huge_learning_rate_diverges_to_nan_before_any_checkpoint(tmp_path, ca
                 tmp_path, expect=1)
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and re.search(r"the loss became (nan|-?inf) at batch \d+ of epoch 1", errors[0])
-    assert "(none yet)" in errors[0]
+    assert "last good checkpoint: none" in errors[0]
     assert not os.path.exists(tmp_path / "checkpoint.npz")
 
 
@@ -238,7 +238,7 @@ def _bad_cases(tmp_path, runs):
         "data-dir-without-value": (["--data-dir"], "--data-dir"),
         "resume-missing-file": (["--resume", str(tmp_path / "nothing.npz")], "nothing.npz"),
         "resume-corrupt-file": (["--resume", str(corrupt)], "corrupt.npz"),
-        "resume-other-model": (["--model", "lenet5", "--resume", digit_checkpoint], "LeNet5"),
+        "resume-other-model": (["--model", "lenet5", "--resume", digit_checkpoint], "--model lenet5 differs"),
         "epochs-0": (["--epochs", "0"], "--epochs"),
         "batch-size-0": (["--batch-size", "0"], "--batch-size"),
         "negative-lr": (["--lr", "-1"], "--lr"),
@@ -300,3 +300,102 @@ def test_help_in_a_subprocess():
     for option in ("--model", "--epochs", "--resume", "--limit-train", "--plot", "--data-dir"):
         assert option in done.stdout
     assert "Traceback" not in done.stderr
+
+
+# ---- issue 11: resume remembers, runs never overwrite, no broken checkpoint -----------------------
+def test_resume_alone_continues_the_run_as_configured(runs, tmp_path, monkeypatch, capsys):
+    """`--resume CHECKPOINT --epochs 2` with no other option: model, data, limits, batch size,
+    optimizer, scheduler, seed and folder come from the checkpoint; the result is the
+    uninterrupted run's, bit for bit, written next to the checkpoint."""
+    folder = tmp_path / "run"
+    folder.mkdir()
+    shutil.copy(runs / "one" / "checkpoint.npz", folder / "checkpoint.npz")
+    monkeypatch.chdir(tmp_path)
+    assert train.main(["--resume", str(folder / "checkpoint.npz"), "--epochs", "2"]) == 0
+    assert f"output: {folder}" in capsys.readouterr().out
+    assert_same_run_state(folder / "checkpoint.npz", runs / "ref" / "checkpoint.npz")
+    assert not (tmp_path / "runs").exists()            # nothing went to runs/<model>
+
+
+@pytest.mark.parametrize("option, value", [("--batch-size", "32"), ("--lr", "0.5"), ("--model", "lenet5"),
+                                           ("--dataset", "mnist"), ("--seed", "4"), ("--optimizer", "sgd"),
+                                           ("--limit-train", "128")])
+def test_resume_refuses_an_option_that_differs_from_the_checkpoint(runs, tmp_path, capsys, option, value):
+    checkpoint = str(runs / "one" / "checkpoint.npz")
+    assert train.main(["--resume", checkpoint, option, value, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: --resume: {option} {value} differs from the checkpoint's {option} ")
+    assert not (tmp_path / "checkpoint.npz").exists()
+
+
+def test_runs_without_out_never_overwrite_each_other(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    quick = DATA + ["--model", "digitcnn", "--epochs", "1", "--limit-train", "64"]
+    for expected in ("digitcnn", "digitcnn-2", "digitcnn-3"):
+        assert train.main(quick) == 0
+        assert f"output: {os.path.join('runs', expected)}" in capsys.readouterr().out
+        assert (tmp_path / "runs" / expected / "checkpoint.npz").exists()
+
+
+def test_an_explicit_out_with_a_checkpoint_is_refused_unless_overwrite(runs, tmp_path, capsys):
+    shutil.copy(runs / "one" / "checkpoint.npz", tmp_path / "checkpoint.npz")
+    before = (tmp_path / "checkpoint.npz").read_bytes()
+    run_cli(RUN + ["--epochs", "1"], tmp_path, expect=2)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "already holds a checkpoint" in err[0]
+    assert "--resume" in err[0] and "--overwrite" in err[0]
+    assert (tmp_path / "checkpoint.npz").read_bytes() == before
+    run_cli(RUN + ["--epochs", "1", "--overwrite", "--seed", "5"], tmp_path)
+    assert (tmp_path / "checkpoint.npz").read_bytes() != before
+
+
+@pytest.mark.parametrize("extra, mentioned", [
+    (["--optimizer", "sgd", "--momentum", "nan"], "--momentum"),
+    (["--momentum", "-1"], "--momentum"),
+    (["--weight-decay", "-1"], "--weight-decay"),
+    (["--weight-decay", "inf"], "--weight-decay"),
+    (["--seed", "-1"], "--seed"),
+    (["--gamma", "nan"], "--gamma"),
+    (["--lr", "nan"], "--lr"),
+])
+def test_bad_hyper_parameters_are_refused_up_front(tmp_path, capsys, extra, mentioned):
+    run_cli(DATA + ["--epochs", "1"] + extra, tmp_path, expect=2)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and mentioned in err[0]
+    assert not (tmp_path / "checkpoint.npz").exists()
+
+
+def test_non_finite_weights_are_never_saved(runs, tmp_path, monkeypatch, capsys):
+    """An optimizer state that overflowed (as Adam's does at lr 1e6) while the losses stay finite:
+    the run stops with exit 1 and no checkpoint holds a non-finite value."""
+    original = train.optim.Adam.step
+
+    def step(self):                        # Adam's state becomes inf at the last batch of epoch 1
+        original(self)
+        step.calls += 1
+        if step.calls == BATCHES_PER_EPOCH:
+            self.state[self.param_groups[0]["params"][0]]["exp_avg_sq"][...] = np.inf
+    step.calls = 0
+    monkeypatch.setattr(train.optim.Adam, "step", step)
+    run_cli(RUN + ["--epochs", "2"], tmp_path, expect=1)
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "after epoch 1" in errors[0]
+    assert "the optimizer's exp_avg_sq of parameter 0 is no longer finite" in errors[0]
+    assert "last good checkpoint: none" in errors[0]
+    assert not (tmp_path / "checkpoint.npz").exists()
+
+
+def test_sgd_gets_its_own_default_learning_rate(tmp_path, capsys):
+    run_cli(DATA + ["--epochs", "1", "--optimizer", "sgd", "--limit-train", "64"], tmp_path)
+    assert "sgd lr 0.01" in capsys.readouterr().out
+    assert read_checkpoint(str(tmp_path / "checkpoint.npz"))[2]["args"]["lr"] == 0.01
+
+
+def test_help_shows_every_default(capsys):
+    with pytest.raises(SystemExit):
+        train.parse_args(["--help"])
+    text = capsys.readouterr().out
+    for option in ("--model", "--dataset", "--epochs", "--batch-size", "--lr", "--optimizer", "--momentum",
+                   "--weight-decay", "--step-size", "--gamma", "--device", "--seed", "--limit-train", "--out"):
+        entry = re.search(r"\n  " + option + r"\b(.*?)(?=\n  -|\Z)", text, re.S)
+        assert entry and "default" in entry.group(1), f"{option}: no default in --help"

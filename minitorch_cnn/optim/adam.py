@@ -1,6 +1,8 @@
 """Adam and AdamW, written as PyTorch computes them (so trajectories agree to rounding)."""
 import math
 
+import numpy as np
+
 from ..autograd import no_grad
 from ..backend import get_array_module
 from .optimizer import Optimizer
@@ -18,7 +20,7 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
 
     def step(self):
-        with no_grad():
+        with no_grad(), np.errstate(over="ignore", invalid="ignore"):   # inf/NaN silently, as torch
             for group, p, grad in self._params_with_grad():
                 lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
                 xp = get_array_module(p.data)

@@ -1,4 +1,6 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
+import numpy as np
+
 from ..autograd import no_grad
 from ..backend import get_array_module
 from .optimizer import Optimizer
@@ -18,7 +20,7 @@ class SGD(Optimizer):
                                       weight_decay=weight_decay, nesterov=nesterov))
 
     def step(self):
-        with no_grad():
+        with no_grad(), np.errstate(over="ignore", invalid="ignore"):   # inf/NaN silently, as torch
             for group, p, grad in self._params_with_grad():
                 lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
                 if wd:
