@@ -45,6 +45,8 @@ def read_checkpoint(path):
         meta = json.loads(str(arrays.pop("meta")))
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
         raise CheckpointError(f"checkpoint {path} is not a readable minitorch_cnn checkpoint ({exc})") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"checkpoint {path}: its meta is a JSON {type(meta).__name__}, not an object")
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint {path} has format {meta.get('format')!r}, expected {FORMAT!r}")
     model_state = {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}

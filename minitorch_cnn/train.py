@@ -114,10 +114,8 @@ def _configure_from_checkpoint(args):
         _, _, meta = read_checkpoint(args.resume)
     except CheckpointError as exc:
         raise UsageError(f"--resume: {exc}") from None
-    saved = meta.get("args") if isinstance(meta, dict) else None
-    if not isinstance(saved, dict) or not isinstance(meta.get("model"), str):
-        raise UsageError(f"--resume: {args.resume} holds no run configuration (meta 'args' and 'model')")
-    saved = dict(saved, model=meta["model"])
+    _check_meta(meta, args.resume)
+    saved = dict(meta["args"], model=meta["model"])
     for name in DEFAULTS:
         if name in CHANGEABLE_ON_RESUME or name not in args.given:
             continue
@@ -132,6 +130,37 @@ def _configure_from_checkpoint(args):
         args.epochs = saved["epochs"]
     if args.out is None:
         args.out = os.path.dirname(os.path.abspath(args.resume))
+
+
+# What a checkpoint's meta must hold, by key and type, before --resume touches anything.
+META_SCHEMA = {"model": str, "epoch": int, "history": list, "scheduler": dict, "rng_state": dict,
+               "args": dict, "optimizer": dict}
+PARTIAL_SCHEMA = {"batches": int, "loss_sum": (int, float), "correct": int, "seen": int, "seconds": (int, float)}
+
+
+def _check_meta(meta, path):
+    def refuse(what):
+        raise UsageError(f"--resume: {path} is not a checkpoint this CLI wrote ({what})")
+    if not isinstance(meta, dict):
+        refuse(f"its meta is a JSON {type(meta).__name__}, not an object")
+    for key, kind in META_SCHEMA.items():
+        if key not in meta:
+            refuse(f"meta has no {key!r}")
+        if not isinstance(meta[key], kind) or isinstance(meta[key], bool):
+            refuse(f"meta {key!r} is a {type(meta[key]).__name__}, expected {kind.__name__}")
+    if meta["epoch"] < 0 or not all(isinstance(r, dict) and isinstance(r.get("epoch"), int)
+                                    for r in meta["history"]):
+        refuse("its epoch or history is malformed")
+    if "partial" in meta:
+        partial = meta["partial"]
+        if not isinstance(partial, dict) or any(not isinstance(partial.get(k), t) for k, t in PARTIAL_SCHEMA.items()) \
+                or not isinstance(meta.get("epoch_rng_state"), dict):
+            refuse("its mid-epoch position is malformed")
+    for key in ("rng_state",) + (("epoch_rng_state",) if "partial" in meta else ()):
+        try:
+            np.random.default_rng().bit_generator.state = meta[key]
+        except (TypeError, ValueError, KeyError) as exc:
+            refuse(f"meta {key!r} is not a random generator state: {exc}")
 
 
 def _validate(args):
@@ -332,6 +361,9 @@ def build(args, in_channels, num_classes):
 def run(args):
     from .data import DataLoader
     train_set, test_set, reason = load_data(args)
+    for name, dataset in (("training", train_set), ("test", test_set)):
+        if len(dataset) == 0:
+            raise UsageError(f"--dataset {args.dataset}: the {name} split has no images ({reason})")
     x0, _ = train_set[0]
     in_channels = int(np.shape(x0)[0])
     num_classes = 10    # every MNIST-style dataset the CLI reads has ten classes
@@ -361,6 +393,9 @@ def run(args):
         if meta.get("model") != args.model:
             raise UsageError(f"--resume: {args.resume} was trained with --model {meta.get('model')}, "
                              f"not {args.model}")
+        if set(meta["scheduler"]) != set(scheduler.state_dict()):
+            raise UsageError(f"--resume: {args.resume}: the scheduler state has keys {sorted(meta['scheduler'])}, "
+                             f"expected {sorted(scheduler.state_dict())}")
         scheduler.load_state_dict(meta["scheduler"])
         history = meta["history"]
         start_epoch = meta["epoch"] + 1
@@ -382,7 +417,11 @@ def run(args):
         if partial is not None:
             meta.update(partial={k: v for k, v in partial.items() if k != "rng_after"},
                         epoch_rng_state=epoch_rng_state)
-        save_checkpoint(checkpoint_path, model, optimizer, meta)
+        try:
+            save_checkpoint(checkpoint_path, model, optimizer, meta)
+        except OSError as exc:      # a full disk, a folder made read-only: the previous file is intact
+            raise UsageError(f"could not write {checkpoint_path} ({exc.strerror or exc}); the previous "
+                             f"checkpoint, if any, is unchanged") from None
 
     interrupted = {"flag": False}
 

@@ -399,3 +399,79 @@ def test_help_shows_every_default(capsys):
                    "--weight-decay", "--step-size", "--gamma", "--device", "--seed", "--limit-train", "--out"):
         entry = re.search(r"\n  " + option + r"\b(.*?)(?=\n  -|\Z)", text, re.S)
         assert entry and "default" in entry.group(1), f"{option}: no default in --help"
+
+
+def _rewrite_meta(source, target, change):
+    """A copy of checkpoint `source` whose meta is change(meta) (anything JSON can hold)."""
+    import json as json_module
+    with np.load(source, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json_module.loads(str(arrays["meta"]))
+    arrays["meta"] = np.array(json_module.dumps(change(meta)))
+    np.savez(target, **arrays)
+    return str(target)
+
+
+def _drop(key):
+    return lambda meta: {k: v for k, v in meta.items() if k != key}
+
+
+@pytest.mark.parametrize("change, mentioned", [
+    (lambda meta: [1, 2], "meta is a JSON list"),
+    (lambda meta: "text", "meta is a JSON str"),
+    (_drop("scheduler"), "no 'scheduler'"),
+    (_drop("history"), "no 'history'"),
+    (lambda meta: dict(meta, epoch="1"), "'epoch' is a str"),
+    (lambda meta: dict(meta, rng_state={"bit_generator": "PCG64", "state": "x"}), "not a random generator state"),
+    (lambda meta: dict(meta, scheduler={"nonsense": 1}), "scheduler state has keys"),
+])
+def test_a_malformed_checkpoint_meta_is_one_error_line(runs, tmp_path, capsys, change, mentioned):
+    bad = _rewrite_meta(runs / "one" / "checkpoint.npz", tmp_path / "bad.npz", change)
+    assert train.main(["--resume", bad, "--epochs", "2", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: --resume") and mentioned in err[0], err
+    assert not (tmp_path / "out" / "checkpoint.npz").exists()
+
+
+def test_optimizer_arrays_of_the_wrong_shape_are_refused_before_training(runs, tmp_path, capsys):
+    with np.load(runs / "one" / "checkpoint.npz", allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    key = next(k for k in arrays if k.startswith("optimizer/0/exp_avg"))
+    arrays[key] = np.zeros(3, dtype=arrays[key].dtype)
+    np.savez(tmp_path / "bad.npz", **arrays)
+    assert train.main(["--resume", str(tmp_path / "bad.npz"), "--epochs", "2", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "has shape (3,), expected" in err[0]
+
+
+def test_out_under_a_regular_file_is_one_error_line(tmp_path, capsys):
+    (tmp_path / "file").write_text("not a folder")
+    run_cli(DATA + ["--epochs", "1"], tmp_path / "file" / "run", expect=2)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: --out") and "cannot create the folder" in err[0]
+
+
+def test_a_full_disk_keeps_the_previous_checkpoint(runs, tmp_path, monkeypatch, capsys):
+    import errno
+    shutil.copy(runs / "one" / "checkpoint.npz", tmp_path / "checkpoint.npz")
+    before = (tmp_path / "checkpoint.npz").read_bytes()
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(train, "save_checkpoint", full_disk)
+    run_cli(RUN + ["--epochs", "2", "--resume", str(tmp_path / "checkpoint.npz")], tmp_path, expect=2)
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(err) == 1 and "No space left on device" in err[0] and "previous checkpoint" in err[0]
+    assert (tmp_path / "checkpoint.npz").read_bytes() == before
+
+
+def test_an_empty_idx_split_is_one_error_line(tmp_path, capsys):
+    from minitorch_cnn.data import write_idx
+    data = tmp_path / "data"
+    data.mkdir()
+    for prefix, n in (("train", 0), ("t10k", 5)):
+        write_idx(data / f"{prefix}-images-idx3-ubyte", np.zeros((n, 28, 28), np.uint8))
+        write_idx(data / f"{prefix}-labels-idx1-ubyte", np.zeros(n, np.uint8))
+    run_cli(["--dataset", "mnist", "--data-dir", str(data), "--epochs", "1"], tmp_path / "out", expect=2)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the training split has no images" in err[0]

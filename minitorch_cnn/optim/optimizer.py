@@ -69,5 +69,9 @@ class Optimizer:
             xp = backend.get_array_module(p.data)
             # counters (step) are integers; every other entry is an array shaped like the parameter,
             # also for a 0-d parameter (whose arrays a checkpoint returns as Python floats)
+            for name, value in entries.items():
+                if not isinstance(value, (int, np.integer)) and np.shape(value) != p.shape:
+                    raise ValueError(f"{type(self).__name__}.load_state_dict: state {name!r} of parameter {i} "
+                                     f"has shape {np.shape(value)}, expected {p.shape}")
             self.state[p] = {k: (v if isinstance(v, (int, np.integer))
                                  else xp.asarray(np.asarray(v), dtype=p.dtype).copy()) for k, v in entries.items()}
