@@ -75,3 +75,31 @@ def test_summary_cli_rejects_an_unknown_model(capsys):
     with pytest.raises(SystemExit) as info:
         main(["--model", "vgg16"])
     assert info.value.code == 2 and "vgg16" in capsys.readouterr().err
+
+
+def _summary_cli(shell_tail=""):
+    import os
+    import subprocess
+    import sys
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=repo + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run(["bash", "-c", f"{sys.executable} -m minitorch_cnn.summary {shell_tail}"],
+                          cwd=repo, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_summary_cli_with_a_shape_the_model_does_not_take_is_one_error_line():
+    done = _summary_cli("--input-shape 3 32 32")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "--input-shape 3 32 32" in errors[0]
+
+
+def test_summary_cli_into_a_closed_pipe_is_quiet():
+    """`| true` closes the pipe before the table is written (Python takes longer to start than
+    `true` to exit): the write meets a broken pipe, which must end quietly with status 0."""
+    done = _summary_cli("| true; exit ${PIPESTATUS[0]}")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+    done = _summary_cli("| head -1")
+    assert done.stdout.startswith("DigitCNN") and len(done.stdout.splitlines()) == 1
+    assert "Traceback" not in done.stderr, done.stderr

@@ -4,6 +4,7 @@ and the bytes of the im2col buffer each convolution builds.
     python -m minitorch_cnn.summary --model digitcnn
 """
 import argparse
+import os
 import sys
 
 import numpy as np
@@ -94,9 +95,22 @@ def main(argv=None):
     from ..models import MODELS, get_model
     parser = argparse.ArgumentParser(prog="python -m minitorch_cnn.summary",
                                      description="Per-layer shapes, parameters, receptive field and im2col bytes.")
-    parser.add_argument("--model", default="digitcnn", choices=sorted(MODELS))
-    parser.add_argument("--input-shape", type=int, nargs=3, default=(1, 28, 28), metavar=("C", "H", "W"))
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--model", default="digitcnn", choices=sorted(MODELS), help="(default: digitcnn)")
+    parser.add_argument("--input-shape", type=int, nargs=3, default=(1, 28, 28), metavar=("C", "H", "W"),
+                        help="one image's shape (default: 1 28 28)")
+    parser.add_argument("--batch-size", type=int, default=64, help="(default: 64)")
     args = parser.parse_args(argv)
+    if min(args.input_shape) < 1 or args.batch_size < 1:
+        parser.error(f"--input-shape and --batch-size must be positive, got {tuple(args.input_shape)} "
+                     f"and {args.batch_size}")
     model = get_model(args.model, in_channels=args.input_shape[0])
-    summary(model, tuple(args.input_shape), args.batch_size)
+    try:
+        summary(model, tuple(args.input_shape), args.batch_size)
+    except (ValueError, TypeError, RuntimeError) as exc:
+        # the classifier's input size is fixed by the image size the model was designed for
+        parser.exit(2, f"{parser.prog}: error: --model {args.model} does not take --input-shape "
+                       f"{' '.join(map(str, args.input_shape))}: {exc}\n")
+    except BrokenPipeError:       # `summary | head`: the reader left; nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return 0

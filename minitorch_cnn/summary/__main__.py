@@ -1,4 +1,6 @@
 """python -m minitorch_cnn.summary --model digitcnn"""
+import sys
+
 from . import main
 
-main()
+sys.exit(main())
