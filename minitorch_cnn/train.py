@@ -195,7 +195,21 @@ def _validate(args):
         try:
             backend.require_cuda()
         except RuntimeError as exc:
-            raise UsageError(str(exc)) from None
+            raise UsageError(f"--device cuda: {_in_flags(str(exc))}") from None
+
+
+# The library's messages speak Python; on the command line the same advice is a flag.
+_FLAG_WORDS = {"use BundledDigits() for an offline MNIST subset": "pass --dataset bundled-digits for the "
+                                                                  "offline MNIST subset",
+               "download=False, so nothing was downloaded": "nothing was downloaded",
+               "use device='cpu'": "use --device cpu",
+               "device 'cuda'": "--device cuda"}
+
+
+def _in_flags(message):
+    for python, flag in _FLAG_WORDS.items():
+        message = message.replace(python, flag)
+    return message
 
 
 # ---- data -------------------------------------------------------------------
@@ -214,7 +228,7 @@ def load_data(args):
             if folders:
                 reason += f", from {', '.join(folders)}"
     except (DatasetNotFoundError, ImportError, ValueError) as exc:
-        raise UsageError(f"--dataset {args.dataset}: {exc}") from None
+        raise UsageError(f"--dataset {args.dataset}: {_in_flags(str(exc))}") from None
     if args.limit_train:
         train = Subset(train, range(min(args.limit_train, len(train))))
     if args.limit_test:
@@ -223,43 +237,55 @@ def load_data(args):
 
 
 # ---- one epoch ----------------------------------------------------------------
-class Progress:
-    """A one-line progress bar on stderr (on a terminal), or a few plain lines otherwise."""
+def _clock(seconds):
+    seconds = int(round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}" if seconds < 3600 else \
+        f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
-    def __init__(self, total, label, stream=sys.stderr):
-        self.total, self.label, self.stream = total, label, stream
-        self.tty = stream.isatty()
+
+class Progress:
+    """A one-line progress bar on stderr (on a terminal), or a few plain lines otherwise, with the
+    time elapsed and the time left at the current rate."""
+
+    def __init__(self, total, label, stream=None):
+        self.total, self.label = total, label
+        self.stream = sys.stderr if stream is None else stream    # the current stderr, not import time's
+        self.tty = self.stream.isatty()
         self.start = self.last = time.perf_counter()
         self.milestone = 0
 
-    def update(self, done, loss):
+    def update(self, done, loss=None):
         now = time.perf_counter()
-        rate = done / max(now - self.start, 1e-9)
+        elapsed = now - self.start
+        rate = done / max(elapsed, 1e-9)
+        timing = f"{_clock(elapsed)} elapsed, {_clock((self.total - done) / max(rate, 1e-9))} left"
+        tail = f"{rate:.1f} batch/s  {timing}" + ("" if loss is None else f"  loss {loss:.4f}")
         if self.tty:
             if now - self.last < 0.1 and done < self.total:
                 return
             filled = int(30 * done / self.total)
-            self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{self.total} "
-                              f"{rate:.1f} batch/s  loss {loss:.4f}")
+            self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{self.total} {tail}")
             if done == self.total:
                 self.stream.write("\n")
         elif 4 * done >= (self.milestone + 1) * self.total:
             self.milestone = 4 * done // self.total
-            self.stream.write(f"{self.label} {done}/{self.total} batches  {rate:.1f} batch/s  loss {loss:.4f}\n")
+            self.stream.write(f"{self.label} {done}/{self.total} batches  {tail}\n")
         self.stream.flush()
         self.last = now
 
 
-def evaluate(model, loader):
+def evaluate(model, loader, label="evaluating"):
     """(mean loss, accuracy) over a loader, in eval mode and without a graph."""
     model.eval()
     total_loss, correct, seen = 0.0, 0, 0
+    progress = Progress(len(loader), label)
     with no_grad():
-        for x, y in loader:
+        for batch, (x, y) in enumerate(loader, 1):
             logits = model(x)
             total_loss += F.cross_entropy(logits, y, reduction="sum").item()
             correct += int((logits.argmax(axis=1) == y).data.sum())
             seen += y.shape[0]
+            progress.update(batch)
     model.train()
     return total_loss / seen, correct / seen
 
@@ -452,7 +478,7 @@ def run(args):
                     return 130
                 return _stopped(f"{stop} of epoch {epoch}", checkpoint_path, args)
             seconds = position["seconds"] + time.perf_counter() - started
-            test_loss, test_acc = evaluate(model, test_loader)
+            test_loss, test_acc = evaluate(model, test_loader, f"epoch {epoch}/{args.epochs} test")
             if not math.isfinite(test_loss):
                 return _stopped(f"the test loss became {test_loss} after epoch {epoch}", checkpoint_path, args)
             record = {"epoch": epoch, "train_loss": position["loss_sum"] / position["seen"],

@@ -79,8 +79,10 @@ def interrupt_at_update(monkeypatch, n, times=1):
     calls = {"n": 0}
     original = train.Progress.update
 
-    def update(self, done, loss):
+    def update(self, done, loss=None):
         original(self, done, loss)
+        if loss is None:                   # an evaluation batch: not a training step
+            return
         calls["n"] += 1
         if calls["n"] == n:
             for _ in range(times):
@@ -475,3 +477,36 @@ def test_an_empty_idx_split_is_one_error_line(tmp_path, capsys):
     run_cli(["--dataset", "mnist", "--data-dir", str(data), "--epochs", "1"], tmp_path / "out", expect=2)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "the training split has no images" in err[0]
+
+
+def test_progress_shows_elapsed_time_and_time_left_and_evaluation_progress(tmp_path, capsys):
+    run_cli(DATA + ["--epochs", "1"], tmp_path)
+    err = capsys.readouterr().err
+    assert re.search(r"epoch 1/1 4/4 batches .* \d+:\d\d elapsed, 0:00 left  loss \d", err), err
+    assert re.search(r"epoch 1/1 test 1/1 batches .* elapsed", err), err
+
+
+def test_messages_name_flags_not_python(tmp_path, capsys, monkeypatch):
+    from minitorch_cnn.data import MNIST
+    monkeypatch.setattr(MNIST, "mirrors", ("http://127.0.0.1:9/",))
+    (tmp_path / "data").mkdir()
+    run_cli(["--dataset", "mnist", "--data-dir", str(tmp_path / "data"), "--epochs", "1"], tmp_path / "out",
+            expect=2)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--dataset bundled-digits" in err[0] and "BundledDigits()" not in err[0]
+    assert train._in_flags("no GPU; use device='cpu'") == "no GPU; use --device cpu"
+
+
+def test_auto_points_at_fashion_mnist_files_when_mnist_is_absent(tmp_path, capsys, monkeypatch):
+    from minitorch_cnn.data import MNIST, FashionMNIST, write_idx
+    monkeypatch.setattr(MNIST, "mirrors", ("http://127.0.0.1:9/",))
+    monkeypatch.setattr(FashionMNIST, "system_dirs", ())
+    raw = tmp_path / "data" / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for prefix, n in (("train", 20), ("t10k", 10)):
+        write_idx(raw / f"{prefix}-images-idx3-ubyte", np.zeros((n, 28, 28), np.uint8))
+        write_idx(raw / f"{prefix}-labels-idx1-ubyte", (np.arange(n) % 10).astype(np.uint8))
+    run_cli(["--data-dir", str(tmp_path / "data"), "--epochs", "1", "--limit-train", "64", "--limit-test", "50"],
+            tmp_path / "out")
+    out = capsys.readouterr().out
+    assert "MNIST files not found" in out and "pass --dataset fashion-mnist" in out

