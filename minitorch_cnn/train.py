@@ -89,7 +89,8 @@ def parse_args(argv=None):
     _validate(args)
     if args.out is None:
         args.out = _free_run_folder(os.path.join("runs", args.model))
-    elif args.resume is None and os.path.exists(os.path.join(args.out, "checkpoint.npz")) and not args.overwrite:
+    elif (os.path.exists(os.path.join(args.out, "checkpoint.npz")) and not args.overwrite
+          and (args.resume is None or os.path.abspath(args.out) != os.path.dirname(os.path.abspath(args.resume)))):
         raise UsageError(f"--out {args.out} already holds a checkpoint: continue that run with "
                          f"--resume {os.path.join(args.out, 'checkpoint.npz')}, or pass --overwrite to replace it")
     return args

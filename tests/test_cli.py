@@ -510,3 +510,13 @@ def test_auto_points_at_fashion_mnist_files_when_mnist_is_absent(tmp_path, capsy
             tmp_path / "out")
     out = capsys.readouterr().out
     assert "MNIST files not found" in out and "pass --dataset fashion-mnist" in out
+
+
+def test_resume_into_another_folder_holding_a_checkpoint_is_refused(runs, tmp_path, capsys):
+    shutil.copy(runs / "ref" / "checkpoint.npz", tmp_path / "checkpoint.npz")
+    before = (tmp_path / "checkpoint.npz").read_bytes()
+    assert train.main(["--resume", str(runs / "one" / "checkpoint.npz"), "--epochs", "2",
+                       "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "already holds a checkpoint" in err[0]
+    assert (tmp_path / "checkpoint.npz").read_bytes() == before
