@@ -520,3 +520,13 @@ def test_resume_into_another_folder_holding_a_checkpoint_is_refused(runs, tmp_pa
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "already holds a checkpoint" in err[0]
     assert (tmp_path / "checkpoint.npz").read_bytes() == before
+
+
+def test_a_non_finite_test_loss_saves_nothing(runs, tmp_path, monkeypatch, capsys):
+    """(deepcnn, sgd, lr 1e6 gave a NaN test loss and still kept that epoch's checkpoint.)"""
+    original = train.evaluate
+    monkeypatch.setattr(train, "evaluate", lambda *a, **k: (float("nan"), original(*a, **k)[1]))
+    run_cli(RUN + ["--epochs", "1"], tmp_path, expect=1)
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "the test loss became nan after epoch 1" in errors[0]
+    assert not (tmp_path / "checkpoint.npz").exists()
