@@ -196,7 +196,7 @@ def _validate(args):
         try:
             backend.require_cuda()
         except RuntimeError as exc:
-            raise UsageError(f"--device cuda: {_in_flags(str(exc))}") from None
+            raise UsageError(_in_flags(str(exc))) from None
 
 
 # The library's messages speak Python; on the command line the same advice is a flag.

@@ -42,10 +42,11 @@ def no_cupy(monkeypatch):
     monkeypatch.setattr(backend, "_cupy_error", ModuleNotFoundError(IMPORT_ERROR))
 
 
-def assert_one_clear_sentence(message):
-    """Names the missing piece, why it is missing, and the extra that installs it; one line."""
+def assert_one_clear_sentence(message, device="device 'cuda'"):
+    """Names the missing piece, why it is missing, and the extra that installs it; one line.
+    (The training CLI names the flag: `--device cuda needs CuPy ...`.)"""
     assert "\n" not in message
-    assert message.startswith("device 'cuda' needs CuPy, which could not be imported")
+    assert message.startswith(f"{device} needs CuPy, which could not be imported")
     assert IMPORT_ERROR in message
     assert 'pip install ".[cuda12]"' in message and ".[cuda13]" in message
 
@@ -147,7 +148,7 @@ def test_cli_device_cuda_without_cupy_is_one_error_line_and_exit_2(cupy_blocker,
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr                    # no traceback
     assert lines[0].startswith("error: ")
-    assert_one_clear_sentence(lines[0][len("error: "):])
+    assert_one_clear_sentence(lines[0][len("error: "):], device="--device cuda")
     assert result.stdout == ""                               # nothing started
     assert not (tmp_path / "run").exists()
 
