@@ -26,6 +26,7 @@ from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .models import MODELS, get_model
 from .nn import functional as F
 from .random import get_rng_state, manual_seed, set_rng_state
+from .tensor import Tensor
 
 
 class UsageError(Exception):
@@ -307,9 +308,10 @@ class Stop(Exception):
     """Training must stop: a non-finite loss, or Ctrl-C."""
 
 
-def train_epoch(model, optimizer, loader, progress, position, interrupted):
+def train_epoch(model, optimizer, loader, progress, position, interrupted, batch_losses=None):
     """Run the remaining batches of one epoch; `position` holds what is done so far
-    (batches, loss sum, correct, seen) and is updated after every step."""
+    (batches, loss sum, correct, seen) and is updated after every step.  Each batch's loss is
+    appended to `batch_losses` (for the curves) as (fraction of the epoch done, loss)."""
     model.train()
     batches = iter(loader)
     for _ in range(position["batches"]):         # resuming mid-epoch: replay the order, skip the work
@@ -329,47 +331,22 @@ def train_epoch(model, optimizer, loader, progress, position, interrupted):
         position["loss_sum"] += value * y.shape[0]
         position["correct"] += int((logits.argmax(axis=1) == y).data.sum())
         position["seen"] += y.shape[0]
+        if batch_losses is not None:
+            batch_losses.append((position["batches"] / len(loader), value))
         progress.update(position["batches"], position["loss_sum"] / position["seen"])
         if interrupted["flag"]:
             raise Stop("interrupted")
 
 
-# ---- plots ------------------------------------------------------------------
-def write_plots(history, model, out):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    epochs = [r["epoch"] for r in history]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    ax_loss.plot(epochs, [r["train_loss"] for r in history], "o-", label="train")
-    ax_loss.plot(epochs, [r["test_loss"] for r in history], "s-", label="test")
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
-    ax_acc.plot(epochs, [100 * r["train_acc"] for r in history], "o-", label="train")
-    ax_acc.plot(epochs, [100 * r["test_acc"] for r in history], "s-", label="test")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
-    for ax in (ax_loss, ax_acc):
-        ax.legend()
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "curves.png"), dpi=100)
-    plt.close(fig)
-
-    first_conv = next(m for m in model.modules() if type(m).__name__ == "Conv2d")
-    weights = backend.to_numpy(first_conv.weight.data)          # (out, in, kh, kw)
-    count = weights.shape[0]
-    cols = min(count, 8)
-    rows = -(-count // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols, 1.3 * rows + 0.4), squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if i < count:
-            ax.imshow(weights[i].mean(axis=0), cmap="gray", interpolation="nearest")
-            ax.set_title(str(i), fontsize=8)
-    fig.suptitle(f"{type(model).__name__}: first conv layer's {count} filters")
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "filters.png"), dpi=100)
-    plt.close(fig)
+# ---- plots ---------------------------------------------------------------------
+def write_plots(args, history, batch_losses, model, test_set):
+    """curves.png, filters.png and feature_maps.png (of the first test image) in args.out."""
+    from . import plots
+    title = f"{type(model).__name__} on {args.dataset} · {args.optimizer} lr {args.lr:g}"
+    image, label = (backend.to_numpy(v.data if isinstance(v, Tensor) else v) for v in test_set[0])
+    return [plots.write_curves(history, args.out, title, batch_losses or None),
+            plots.write_filters(model, args.out),
+            plots.write_feature_maps(model, np.asarray(image), args.out, label=int(np.asarray(label)))]
 
 
 # ---- the run ------------------------------------------------------------------
@@ -451,6 +428,8 @@ def run(args):
                              f"checkpoint, if any, is unchanged") from None
 
     interrupted = {"flag": False}
+    batch_losses = []    # (fractional epoch, loss) of every batch this process trained
+    plot_paths = []
 
     def on_sigint(signum, frame):
         if interrupted["flag"]:          # a second Ctrl-C: stop at once
@@ -466,7 +445,8 @@ def run(args):
             progress = Progress(len(train_loader), f"epoch {epoch}/{args.epochs}")
             started = time.perf_counter()
             try:
-                train_epoch(model, optimizer, train_loader, progress, position, interrupted)
+                epoch_losses = []
+                train_epoch(model, optimizer, train_loader, progress, position, interrupted, epoch_losses)
             except Stop as stop:
                 position["seconds"] += time.perf_counter() - started
                 if str(stop) == "interrupted":
@@ -499,11 +479,14 @@ def run(args):
             with open(os.path.join(args.out, "metrics.json.tmp"), "w") as f:
                 json.dump(history, f, indent=2)
             os.replace(os.path.join(args.out, "metrics.json.tmp"), os.path.join(args.out, "metrics.json"))
+            batch_losses.extend((epoch - 1 + fraction, loss) for fraction, loss in epoch_losses)
+            if args.plot:     # after every epoch, so a stopped run has its plots too
+                plot_paths = write_plots(args, history, batch_losses, model, test_set)
     finally:
         signal.signal(signal.SIGINT, previous_handler)
     if args.plot and history:
-        write_plots(history, model, args.out)
-        print(f"plots: {os.path.join(args.out, 'curves.png')}, {os.path.join(args.out, 'filters.png')}")
+        plot_paths = plot_paths or write_plots(args, history, batch_losses, model, test_set)
+        print(f"plots: {', '.join(plot_paths)}")
     if history:
         print(f"final test accuracy {100 * history[-1]['test_acc']:.2f}%; checkpoint {checkpoint_path}")
     return 0

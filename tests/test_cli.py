@@ -216,10 +216,20 @@ def test_a_huge_learning_rate_diverges_to_nan_before_any_checkpoint(tmp_path, ca
 
 
 # ---- --plot ---------------------------------------------------------------------------------------
-def test_plot_writes_curves_and_filters(tmp_path):
+def test_plot_writes_curves_filters_and_feature_maps(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     run_cli(DATA + ["--limit-train", "64", "--limit-test", "50", "--epochs", "2", "--plot"], tmp_path)
-    for name in ("curves.png", "filters.png"):
+    out = capsys.readouterr().out
+    for name in ("curves.png", "filters.png", "feature_maps.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+        assert str(tmp_path / name) in out, name
+
+
+def test_a_stopped_run_has_its_plots_from_the_epochs_it_finished(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    poison_loss_at_batch(monkeypatch, BATCHES_PER_EPOCH + 1)            # epoch 2 fails at once
+    run_cli(RUN + ["--epochs", "2", "--plot"], tmp_path, expect=1)
+    for name in ("curves.png", "filters.png", "feature_maps.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
 
 
