@@ -339,10 +339,10 @@ def train_epoch(model, optimizer, loader, progress, position, interrupted, batch
 
 
 # ---- plots ---------------------------------------------------------------------
-def write_plots(args, history, batch_losses, model, test_set):
+def write_plots(args, history, batch_losses, model, test_set, data_name):
     """curves.png, filters.png and feature_maps.png (of the first test image) in args.out."""
     from . import plots
-    title = f"{type(model).__name__} on {args.dataset} · {args.optimizer} lr {args.lr:g}"
+    title = f"{type(model).__name__} on {data_name} · {args.optimizer} lr {args.lr:g}"
     image, label = (backend.to_numpy(v.data if isinstance(v, Tensor) else v) for v in test_set[0])
     return [plots.write_curves(history, args.out, title, batch_losses or None),
             plots.write_filters(model, args.out),
@@ -372,6 +372,8 @@ def run(args):
     in_channels = int(np.shape(x0)[0])
     num_classes = 10    # every MNIST-style dataset the CLI reads has ten classes
     print(f"data: {reason}")
+    # what the data is, in a few words, for the plots' titles (--dataset auto decided above)
+    data_name = args.dataset if args.dataset != "auto" else "MNIST" if reason.startswith("MNIST from") else "bundled digits"
     print(f"      {len(train_set):,} train / {len(test_set):,} test samples, images {tuple(np.shape(x0))}")
 
     model, optimizer, scheduler = build(args, in_channels, num_classes)
@@ -481,11 +483,11 @@ def run(args):
             os.replace(os.path.join(args.out, "metrics.json.tmp"), os.path.join(args.out, "metrics.json"))
             batch_losses.extend((epoch - 1 + fraction, loss) for fraction, loss in epoch_losses)
             if args.plot:     # after every epoch, so a stopped run has its plots too
-                plot_paths = write_plots(args, history, batch_losses, model, test_set)
+                plot_paths = write_plots(args, history, batch_losses, model, test_set, data_name)
     finally:
         signal.signal(signal.SIGINT, previous_handler)
     if args.plot and history:
-        plot_paths = plot_paths or write_plots(args, history, batch_losses, model, test_set)
+        plot_paths = plot_paths or write_plots(args, history, batch_losses, model, test_set, data_name)
         print(f"plots: {', '.join(plot_paths)}")
     if history:
         print(f"final test accuracy {100 * history[-1]['test_acc']:.2f}%; checkpoint {checkpoint_path}")

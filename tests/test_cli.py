@@ -542,3 +542,18 @@ def test_a_non_finite_test_loss_saves_nothing(runs, tmp_path, monkeypatch, capsy
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "the test loss became nan after epoch 1" in errors[0]
     assert not (tmp_path / "checkpoint.npz").exists()
+
+
+@pytest.mark.parametrize("dataset, expected", [(["--dataset", "bundled-digits"], "bundled-digits"),
+                                               ([], "bundled digits")])
+def test_the_curves_title_names_model_data_optimizer_and_lr(tmp_path, monkeypatch, dataset, expected):
+    pytest.importorskip("matplotlib")
+    from minitorch_cnn import plots
+    from minitorch_cnn.data import MNIST
+    monkeypatch.setattr(MNIST, "mirrors", ("http://127.0.0.1:9/",))      # auto: no MNIST here
+    titles = []
+    original = plots.write_curves
+    monkeypatch.setattr(plots, "write_curves", lambda h, out, title, b=None: titles.append(title) or original(h, out, title, b))
+    run_cli(dataset + ["--data-dir", str(tmp_path), "--limit-train", "64", "--limit-test", "50", "--epochs", "1",
+                       "--optimizer", "sgd", "--plot"], tmp_path / "out")
+    assert titles == [f"LeNet5 on {expected} · sgd lr 0.01"]
