@@ -222,8 +222,7 @@ class Tensor:
 
     def __setitem__(self, index, value):
         """x[index] = value, in place (recorded like any in-place op when a gradient is)."""
-        inplace.in_place(self, "setitem", lambda x, v: inplace.index_put(x, index, v), value,
-                         elementwise=False)
+        inplace.set_item(self, index, value)
 
     def __bool__(self):
         if self.data.size != 1:

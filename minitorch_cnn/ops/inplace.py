@@ -22,8 +22,8 @@ import numpy as np
 from ..autograd import Function, is_grad_enabled
 from ..backend import get_array_module
 from ..tensor import Tensor
-from .elementwise import unbroadcast
-from .promotion import check_fits
+from .elementwise import check_same_device, unbroadcast
+from .promotion import broadcast_shapes, check_fits
 
 _KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
@@ -46,11 +46,7 @@ def in_place(x, op, compute, *others, elementwise=True):
     if elementwise:      # the other operands broadcast to x's shape, never x to theirs
         for other in others:
             if isinstance(other, Tensor):
-                try:
-                    shape = np.broadcast_shapes(x.shape, other.shape)
-                except ValueError:
-                    raise RuntimeError(f"{op}: the operand of shape {other.shape} cannot be broadcast "
-                                       f"to the tensor's shape {x.shape}") from None
+                shape = broadcast_shapes(op, x.shape, other.shape)
                 if shape != x.shape:
                     raise RuntimeError(f"{op}: output with shape {x.shape} doesn't match the broadcast "
                                        f"shape {shape}")
@@ -164,8 +160,8 @@ class IndexPut(Function):
         return grad_x, (unbroadcast(g[ctx.index], ctx.value_shape) if need_value else None)
 
 
-def index_put(x, index, value):
-    """x[index] = value (value a number, an array or a tensor broadcast to x[index]'s shape)."""
+def _index_and_value(x, index, value):
+    """(x's array index, value as a Tensor) for x[index] = value, checked as torch checks them."""
     from .shape import to_array_index
     array_index = to_array_index(index)
     xp = get_array_module(x.data)
@@ -177,18 +173,40 @@ def index_put(x, index, value):
         target_shape = x.data[array_index].shape
     except IndexError as exc:
         raise IndexError(f"setitem: {exc}") from None
-    if isinstance(value, Tensor):
-        try:
-            shape = np.broadcast_shapes(value.shape, target_shape)
-        except ValueError:
-            shape = None
-        if shape != target_shape:
-            raise RuntimeError(f"setitem: shape mismatch: value tensor of shape {value.shape} cannot be "
-                               f"broadcast to indexing result of shape {target_shape}")
-        return IndexPut.apply(x, value, index=array_index)
-    if isinstance(value, (bool, int, float, np.number, np.bool_)):
-        check_fits("setitem", value, x.dtype, x.numel())
-    if isinstance(value, (bool, int, float, np.number, np.bool_)) or hasattr(value, "shape") \
-            or isinstance(value, (list, tuple)):
-        return index_put(x, index, Tensor(xp.asarray(value)))
-    raise TypeError(f"setitem: expected a number, an array or a Tensor as the value, got {type(value).__name__}")
+    if not isinstance(value, Tensor):
+        if isinstance(value, (bool, int, float, np.number, np.bool_)):
+            check_fits("setitem", value, x.dtype, x.numel())
+        elif not (hasattr(value, "shape") or isinstance(value, (list, tuple))):
+            raise TypeError(f"setitem: expected a number, an array or a Tensor as the value, got "
+                            f"{type(value).__name__}")
+        value = Tensor(xp.asarray(value))
+    try:
+        shape = np.broadcast_shapes(value.shape, target_shape)
+    except ValueError:
+        shape = None
+    if shape != target_shape:
+        raise RuntimeError(f"setitem: shape mismatch: value tensor of shape {value.shape} cannot be "
+                           f"broadcast to indexing result of shape {target_shape}")
+    check_same_device("setitem", (x, value))
+    return array_index, value
+
+
+def index_put(x, index, value):
+    """out = x with out[index] = value, out of place (value a number, an array or a tensor
+    broadcast to x[index]'s shape)."""
+    array_index, value = _index_and_value(x, index, value)
+    return IndexPut.apply(x, value, index=array_index)
+
+
+def set_item(x, index, value):
+    """x[index] = value.  Recorded through in_place (and IndexPut) when a gradient is; otherwise
+    written straight into x's array: no copy of the whole tensor to set a few elements."""
+    if is_grad_enabled() and (x.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
+        return in_place(x, "setitem", lambda t, v: index_put(t, index, v), value, elementwise=False)
+    array_index, value = _index_and_value(x, index, value)
+    try:
+        x.data[array_index] = value.data
+    except ValueError as exc:     # a read-only array: a broadcast (expanded) view
+        raise RuntimeError(f"setitem: cannot write into this tensor in place ({exc}); clone() it first") from None
+    x._version_counter.value += 1
+    return x
