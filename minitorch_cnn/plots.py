@@ -5,11 +5,11 @@ matplotlib is imported inside the functions, so the package imports without it; 
 built with matplotlib.figure.Figure and the Agg canvas, never pyplot, so no global backend or
 open-figure state is touched (safe in threads, notebooks and test runs)."""
 import os
-import threading
 
 import numpy as np
 
 from . import backend
+from .serialization import atomic_write
 
 MAX_CHANNELS_SHOWN = 16   # feature maps per conv layer; more would make unreadable specks
 
@@ -24,20 +24,8 @@ def _new_figure(**kwargs):
 
 
 def _save_atomically(fig, out, filename):
-    """Write next to the target and os.replace it, so a reader never sees half a PNG.  The
-    temporary name is unique per process and thread; opened with open() (not mkstemp, whose
-    0600 mode the PNG would keep) it gets the usual umask permissions."""
-    path = os.path.join(out, filename)
-    tmp = os.path.join(out, f".{filename}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            fig.savefig(f, format="png", dpi=100)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    """out/filename as a PNG, written atomically: a reader never sees half a picture."""
+    return atomic_write(os.path.join(out, filename), lambda f: fig.savefig(f, format="png", dpi=100))
 
 
 def _conv_layers(model, caller):

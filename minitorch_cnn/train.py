@@ -26,6 +26,7 @@ from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .models import MODELS, get_model
 from .nn import functional as F
 from .random import get_rng_state, manual_seed, set_rng_state
+from .serialization import atomic_write
 from .tensor import Tensor
 
 
@@ -478,9 +479,8 @@ def run(args):
                 save(epoch)
             except Stop as broken:
                 return _stopped(f"{broken} after epoch {epoch}", checkpoint_path, args)
-            with open(os.path.join(args.out, "metrics.json.tmp"), "w") as f:
-                json.dump(history, f, indent=2)
-            os.replace(os.path.join(args.out, "metrics.json.tmp"), os.path.join(args.out, "metrics.json"))
+            atomic_write(os.path.join(args.out, "metrics.json"),
+                         lambda f: f.write(json.dumps(history, indent=2).encode()))
             batch_losses.extend((epoch - 1 + fraction, loss) for fraction, loss in epoch_losses)
             if args.plot:     # after every epoch, so a stopped run has its plots too
                 plot_paths = write_plots(args, history, batch_losses, model, test_set, data_name)
