@@ -26,7 +26,9 @@ class ReLU(Function):
     def backward(ctx, g):
         # torch's threshold_backward zeroes g where out ≤ 0; NaN ≤ 0 is false, so a NaN input
         # lets the gradient through ([out > 0] would block it).
-        return (g * ~(ctx.saved[0] <= 0),)
+        blocked = ctx.saved[0] <= 0
+        get_array_module(g).logical_not(blocked, out=blocked)   # one mask, not a second for ~
+        return (g * blocked,)
 
 
 class LeakyReLU(Function):
