@@ -16,6 +16,7 @@ from .ops.reduce import (amax, amin, argmax, argmin, max, mean, min, norm, std, 
 from .ops.shape import clone, reshape
 from . import nn, optim  # noqa: E402  (need Tensor)
 from . import models  # noqa: E402
+from .graph import to_dot  # noqa: E402  (names leaves through nn.Module)
 from .serialization import load, save  # noqa: E402
 from .summary import summary  # noqa: E402
 
@@ -33,5 +34,5 @@ __all__ = [
     "eq", "exp", "ge", "gt", "le", "log", "lt", "masked_fill", "max", "mean", "min", "mul", "ne", "neg",
     "norm", "pow", "reshape", "sqrt", "stack", "std", "sub", "sum", "topk", "var", "where",
     # modules and tools
-    "backend", "cuda", "load", "models", "nn", "optim", "save", "summary",
+    "backend", "cuda", "load", "models", "nn", "optim", "save", "summary", "to_dot",
 ]
