@@ -19,8 +19,8 @@ RANKDIRS = ("TB", "LR", "BT", "RL")
 _STYLE = {
     "op": 'shape=box, style="rounded,filled", fillcolor="#ffffff"',
     "root": 'shape=box, style="rounded,filled", fillcolor="#fde3c3"',
-    "param": 'shape=box, style=filled, fillcolor="#cfe2f3"',
-    "input": 'shape=box, style=filled, fillcolor="#eeeeee"',
+    "leaf_with_grad": 'shape=box, style=filled, fillcolor="#cfe2f3"',
+    "leaf": 'shape=box, style=filled, fillcolor="#eeeeee"',
 }
 
 
@@ -83,7 +83,7 @@ def to_dot(tensor, params=None, *, rankdir="TB"):
     for i, item in enumerate(order):
         if isinstance(item, Tensor):
             title, (shape, dtype) = names.get(id(item), "input"), (item.shape, item.dtype)
-            kind = "param" if item.requires_grad else "input"
+            kind = "leaf_with_grad" if item.requires_grad else "leaf"
         else:
             title, (shape, dtype) = item.function.__name__.lstrip("_"), outputs[id(item)]
             kind = "root" if item is root else "op"
