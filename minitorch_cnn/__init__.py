@@ -1,9 +1,10 @@
 """minitorch_cnn: a readable, exact and fast autograd engine for convolutional networks."""
 from . import backend, cuda
+# tensor.py first: it imports autograd and the ops, which are built on Tensor, once Tensor exists
+from .tensor import Tensor
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .random import manual_seed
-from .tensor import Tensor
 from .creation import (arange, bool_, float16, float32, float64, from_numpy, full, full_like, int8,
                        int32, int64, ones, ones_like, rand, rand_like, randn, randn_like, tensor,
                        uint8, zeros, zeros_like)
@@ -15,6 +16,7 @@ from .ops.reduce import (amax, amin, argmax, argmin, max, mean, min, norm, std, 
 from .ops.shape import clone, reshape
 from . import nn, optim  # noqa: E402  (need Tensor)
 from . import models  # noqa: E402
+from .graph import to_dot  # noqa: E402  (names leaves through nn.Module)
 from .serialization import load, save  # noqa: E402
 from .summary import summary  # noqa: E402
 
@@ -32,5 +34,5 @@ __all__ = [
     "eq", "exp", "ge", "gt", "le", "log", "lt", "masked_fill", "max", "mean", "min", "mul", "ne", "neg",
     "norm", "pow", "reshape", "sqrt", "stack", "std", "sub", "sum", "topk", "var", "where",
     # modules and tools
-    "backend", "cuda", "load", "models", "nn", "optim", "save", "summary",
+    "backend", "cuda", "load", "models", "nn", "optim", "save", "summary", "to_dot",
 ]

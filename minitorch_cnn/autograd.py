@@ -15,6 +15,7 @@ import contextlib
 import numpy as np
 
 from .backend import get_array_module
+from .tensor import Tensor   # tensor.py imports this module at its bottom, once Tensor exists
 
 _grad_enabled = [True]
 
@@ -92,7 +93,6 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run the op on Tensors; record it when any input requires grad."""
-        from .tensor import Tensor
         tensors = [x if isinstance(x, Tensor) else None for x in inputs]
         arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
         _check_same_device(cls, tensors)
@@ -226,7 +226,6 @@ def run_backward(root, grad, retain_graph=False):
 
 
 def _accumulate(tensor, grad):
-    from .tensor import Tensor
     if grad.dtype != tensor.dtype:
         grad = grad.astype(tensor.dtype)
     if tensor.grad is None:

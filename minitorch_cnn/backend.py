@@ -6,9 +6,14 @@ array (device "cuda").  Ops never import numpy or cupy to compute: they ask
 of code serves both devices.  CuPy is imported lazily, only when a GPU is asked
 for, so the CPU path needs nothing but NumPy.
 """
+import ctypes
 import functools
+import os
+import sys
 
 import numpy as np
+
+from .cuda import kernels   # NumPy only: the launchers import CuPy on their first launch
 
 _cupy = None
 _cupy_error = None
@@ -112,7 +117,6 @@ def cuda_twin(fn):
     def dispatch(array, *args, **kwargs):
         if get_array_module(array) is np:
             return fn(array, *args, **kwargs)
-        from .cuda import kernels
         return getattr(kernels, fn.__name__)(array, *args, **kwargs)
     return dispatch
 
@@ -127,9 +131,6 @@ def _keep_freed_memory():
     slower on the 2-core machine we measure on.  Set MINITORCH_CNN_MALLOC=default
     to leave the C library's settings alone.
     """
-    import ctypes
-    import os
-    import sys
     if not sys.platform.startswith("linux") or os.environ.get("MINITORCH_CNN_MALLOC") == "default":
         return
     try:

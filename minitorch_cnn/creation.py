@@ -5,6 +5,7 @@ import numpy as np
 from . import backend
 from .ops.promotion import check_fits
 from .ops.shape import size_arg
+from .random import get_rng   # the engine's seeded generator (mt.manual_seed)
 from .tensor import Tensor, as_dtype, shape_args
 
 float16, float32, float64 = np.float16, np.float32, np.float64
@@ -91,17 +92,12 @@ def _factory(name, fill, doc, floating_only=False):
     return make
 
 
-def _rng():
-    from .random import get_rng   # the engine's seeded generator (mt.manual_seed)
-    return get_rng()
-
-
 zeros = _factory("zeros", np.zeros, "A new tensor of zeros (float32 unless dtype says otherwise).")
 ones = _factory("ones", np.ones, "A new tensor of ones (float32 unless dtype says otherwise).")
-randn = _factory("randn", lambda shape, dtype: _rng().standard_normal(shape).astype(dtype),
+randn = _factory("randn", lambda shape, dtype: get_rng().standard_normal(shape).astype(dtype),
                  "Standard normal samples from the engine's seeded generator (floating dtypes only).",
                  floating_only=True)
-rand = _factory("rand", lambda shape, dtype: _rng().random(shape).astype(dtype),
+rand = _factory("rand", lambda shape, dtype: get_rng().random(shape).astype(dtype),
                 "Uniform [0, 1) samples from the engine's seeded generator (floating dtypes only).",
                 floating_only=True)
 
@@ -198,9 +194,9 @@ def _like(name, fill, doc, floating_only=False):
 
 zeros_like = _like("zeros_like", np.zeros, "A new tensor of zeros shaped like input (its dtype and device unless given).")
 ones_like = _like("ones_like", np.ones, "A new tensor of ones shaped like input (its dtype and device unless given).")
-rand_like = _like("rand_like", lambda shape, dtype: _rng().random(shape).astype(dtype),
+rand_like = _like("rand_like", lambda shape, dtype: get_rng().random(shape).astype(dtype),
                   "Uniform [0, 1) samples shaped like input (floating dtypes only).", floating_only=True)
-randn_like = _like("randn_like", lambda shape, dtype: _rng().standard_normal(shape).astype(dtype),
+randn_like = _like("randn_like", lambda shape, dtype: get_rng().standard_normal(shape).astype(dtype),
                    "Standard normal samples shaped like input (floating dtypes only).", floating_only=True)
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 
 from . import backend
-from .autograd import VersionCounter, is_grad_enabled, run_backward
+
 
 def as_dtype(dtype):
     return None if dtype is None else np.dtype(getattr(dtype, "name", dtype))
@@ -157,8 +157,7 @@ class Tensor:
         if data is self.data:
             return self
         if self.requires_grad and is_grad_enabled():
-            from .ops.shape import Cast
-            return Cast.apply(self, device=backend.device_of(data), dtype=data.dtype)
+            return shape.Cast.apply(self, device=backend.device_of(data), dtype=data.dtype)
         return Tensor(data)
 
     def cpu(self):        return self.to("cpu")
@@ -289,5 +288,10 @@ def shape_args(args):
     return tuple(args)
 
 
-# The ops import Tensor from this module, so they are imported after it exists.
+# ---- the engine behind the methods -----------------------------------------
+# The one place where the core's imports point back.  autograd.py (Function, backward) and the
+# ops in ops/ are built on Tensor and import it at their top; Tensor's methods call them.  So they
+# are imported here, once Tensor exists, and the package's __init__ imports this module before
+# any of them.  Every other import in the core points one way: backend <- tensor <- autograd <- ops.
+from .autograd import VersionCounter, is_grad_enabled, run_backward  # noqa: E402
 from .ops import activation, elementwise, inplace, matmul, reduce, shape  # noqa: E402

@@ -24,6 +24,7 @@ from ..backend import get_array_module
 from ..tensor import Tensor
 from .elementwise import check_same_device, unbroadcast
 from .promotion import broadcast_shapes, check_fits
+from .shape import to_array_index
 
 _KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
@@ -162,7 +163,6 @@ class IndexPut(Function):
 
 def _index_and_value(x, index, value):
     """(x's array index, value as a Tensor) for x[index] = value, checked as torch checks them."""
-    from .shape import to_array_index
     array_index = to_array_index(index)
     xp = get_array_module(x.data)
     if isinstance(array_index, tuple):

@@ -22,6 +22,7 @@ import numpy as np
 from ..autograd import Function, is_grad_enabled
 from ..backend import get_array_module
 from ..tensor import Tensor
+from .activation import log_softmax
 from .checks import expect_tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -283,7 +284,6 @@ def _probability_cross_entropy(logits, target, weight, ignore_index, reduction, 
     """cross_entropy with class probabilities p (target shaped like the logits), as torch:
     loss_i = −Σ_c w_c · p'_ic · lp_ic with p' = p (1 − ε) + ε / C; 'mean' divides by the number of
     rows (not by weights).  Built from differentiable ops, so p gets its gradient too."""
-    from .activation import log_softmax
     op = "cross_entropy"
     if target.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating point target for class probabilities (a target "
