@@ -371,9 +371,7 @@ def _epoch_start():
 
 
 def prepare_data(args):
-    """Load the data, refuse an empty split and print what was chosen.
-
-    -> (train_set, test_set, data_name, in_channels)."""
+    """Load the data, refuse an empty split, print what was chosen; -> (train, test, data_name, in_channels)."""
     train_set, test_set, reason = load_data(args)
     for name, dataset in (("training", train_set), ("test", test_set)):
         if len(dataset) == 0:
@@ -381,7 +379,9 @@ def prepare_data(args):
     x0, _ = train_set[0]
     print(f"data: {reason}")
     print(f"      {len(train_set):,} train / {len(test_set):,} test samples, images {tuple(np.shape(x0))}")
-    data_name = args.dataset if args.dataset != "auto" else "MNIST" if reason.startswith("MNIST from") else "bundled digits"
+    data_name = args.dataset    # in a few words, for the plots' titles
+    if args.dataset == "auto":
+        data_name = "MNIST" if reason.startswith("MNIST from") else "bundled digits"
     return train_set, test_set, data_name, int(np.shape(x0)[0])
 
 

@@ -3,15 +3,15 @@
 A split is two files, ``{train,t10k}-images-idx3-ubyte`` and ``{train,t10k}-labels-idx1-ubyte``
 (gzipped or not), read from the first of these folders that holds both:
 
-    root/<Name>/raw/ (torchvision's layout, where downloads go), root/, root/raw/,
+    root/<Name>/raw/     torchvision's layout, and where downloads go (first: the two
+                         datasets share file names, so root/ serves whichever is asked for)
+    root/, root/raw/
     FashionMNIST only: /usr/share/datasets/fashion-mnist (Debian's `dataset-fashion-mnist`)
 
-The two datasets share file names: root/ and root/raw/ serve whichever is asked for,
-a dataset's own root/<Name>/raw/ comes first.  With download=True, missing files are fetched into root/<Name>/raw/ and checked
-against the official MD5s; offline that fails within a second or so with a
-DatasetNotFoundError saying what was looked for where.  Files found on disk are not
-checksummed (Debian's copy has rewritten gzip headers) but validated: a wrong magic
-number, a truncated file or disagreeing counts raise a ValueError naming the file.
+With download=True, missing files are fetched and checked against the official MD5s;
+offline, a DatasetNotFoundError saying what was looked for where comes within a second
+or so.  Files on disk are not checksummed (Debian's have rewritten gzip headers) but
+validated: a bad header or disagreeing counts raise a ValueError naming the file.
 """
 from pathlib import Path
 
