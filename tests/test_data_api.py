@@ -192,3 +192,15 @@ def test_ctrl_c_handler_is_restored_even_when_training_fails():
                 ctrl_c.handle(signal.SIGINT, None)
             raise RuntimeError("boom")
     assert signal.getsignal(signal.SIGINT) is previous
+
+
+def test_auto_hints_at_a_system_wide_fashion_mnist(tmp_path, monkeypatch):
+    """Debian's /usr/share/datasets/fashion-mnist (here a stand-in folder) is named in the fallback's reason."""
+    from minitorch_cnn.data import FashionMNIST, resolve_default_dataset
+    write_split(tmp_path / "system", train=True, n=10)
+    monkeypatch.setattr(FashionMNIST, "system_dirs", (str(tmp_path / "system"),))
+    monkeypatch.setattr(MNIST, "mirrors", ("http://127.0.0.1:9/",))
+    train_set, _, reason = resolve_default_dataset(tmp_path / "data")
+    assert len(train_set) == 4000 and "pass --dataset fashion-mnist" in reason
+    monkeypatch.setattr(FashionMNIST, "system_dirs", ())
+    assert "fashion" not in resolve_default_dataset(tmp_path / "data")[2]
