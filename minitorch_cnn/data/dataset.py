@@ -109,11 +109,9 @@ class ImageDataset(Dataset):
     """An image-classification split in memory: `data` uint8 (N, H, W) or (N, C, H, W),
     `targets` int64 (N,), `classes` naming each label.
 
-    ``dataset[i]`` is ``(transform(data[i]), int(targets[i]))``.  The default
-    transform scales to float32 [0, 1] (1, H, W) and normalises with `mean`/`std`
-    (see transforms.default_transform for `normalize`); a custom `transform` gets
-    the raw uint8 image.  ``arrays()`` is the whole split transformed, computed
-    once (vectorised for batched transforms) and cached until a transform changes.
+    ``dataset[i]`` is ``(transform(data[i]), int(targets[i]))``; the default transform is
+    ToFloat then Normalize(mean, std) (see default_transform for `normalize`), a custom one
+    gets the raw uint8 image.  ``arrays()`` is the whole split transformed, cached.
     """
 
     def __init__(self, images, labels, transform=None, target_transform=None, normalize=True,

@@ -1,13 +1,11 @@
 """DataLoader: a dataset, cut into batches of Tensors (as torch.utils.data.DataLoader).
 
-Each ``iter(loader)`` visits every sample once, in order or (shuffle=True) in a
-fresh permutation drawn from `generator` or the engine's generator, so
-``manual_seed(s)`` makes the batches reproducible; the last, smaller batch is kept
-unless drop_last=True.  An array-backed dataset (with ``arrays()``) is batched by
-one fancy index per field, on `device` (copied there once); any other is read
-sample by sample and stacked.  A batch is a tuple of Tensors, one per sample
-field, or one Tensor when samples are not tuples; integer fields become int64
-(what cross_entropy expects), floating ones keep their dtype.
+Each ``iter(loader)`` visits every sample once, in order or (shuffle=True) in a fresh
+permutation from `generator` or the engine's (``manual_seed``); the last, smaller batch
+is kept unless drop_last=True.  An array-backed dataset (``arrays()``) is batched by one
+fancy index per field on `device` (copied there once), any other sample by sample.  A
+batch is a tuple of Tensors, one per sample field (one Tensor for non-tuple samples);
+integer fields become int64, as cross_entropy expects.
 """
 import numpy as np
 

@@ -18,11 +18,8 @@ DATASET_NAMES = ("mnist", "fashion-mnist", "bundled-digits", "torchvision:<Name>
 
 def load_dataset(name, root=None, train=True, download=True, **kwargs):
     """One split of a dataset by name (case and '_' / '-' do not matter); other keyword arguments
-    (transform, normalize, ...) go to its class.
-
-    DatasetNotFoundError when MNIST/Fashion-MNIST files are neither on disk nor downloadable,
-    ImportError for 'torchvision:...' without torchvision, ValueError for an unknown name.
-    """
+    (transform, normalize, ...) go to its class.  Raises DatasetNotFoundError (no files, no
+    download), ImportError ('torchvision:...' without torchvision), ValueError (unknown name)."""
     root, key = Path(root or "data"), str(name).strip()
     if key.lower().startswith("torchvision:"):
         return TorchvisionDataset(key.split(":", 1)[1], root, train=train, download=download, **kwargs)
