@@ -309,10 +309,11 @@ class Stop(Exception):
     """Training must stop: a non-finite loss, or Ctrl-C."""
 
 
-def train_epoch(model, optimizer, loader, progress, position, interrupted, batch_losses=None):
+def train_epoch(model, optimizer, loader, progress, position, ctrl_c, batch_losses=None):
     """Run the remaining batches of one epoch; `position` holds what is done so far
     (batches, loss sum, correct, seen) and is updated after every step.  Each batch's loss is
-    appended to `batch_losses` (for the curves) as (fraction of the epoch done, loss)."""
+    appended to `batch_losses` (for the curves) as (fraction of the epoch done, loss).
+    Raises Stop on a non-finite loss, or after the batch during which ctrl_c.requested was set."""
     model.train()
     batches = iter(loader)
     for _ in range(position["batches"]):         # resuming mid-epoch: replay the order, skip the work
@@ -335,7 +336,7 @@ def train_epoch(model, optimizer, loader, progress, position, interrupted, batch
         if batch_losses is not None:
             batch_losses.append((position["batches"] / len(loader), value))
         progress.update(position["batches"], position["loss_sum"] / position["seen"])
-        if interrupted["flag"]:
+        if ctrl_c.requested:
             raise Stop("interrupted")
 
 
@@ -350,8 +351,42 @@ def write_plots(args, history, batch_losses, model, test_set, data_name):
             plots.write_feature_maps(model, np.asarray(image), args.out, label=int(np.asarray(label)))]
 
 
-# ---- the run ------------------------------------------------------------------
+# ---- the run, step by step ------------------------------------------------------
+class RunState:
+    """What one run holds: the model, its optimizer and scheduler, the data, and how far it got."""
+
+    def __init__(self, args, model, optimizer, scheduler, train_loader, test_loader, test_set, data_name):
+        self.args, self.model, self.optimizer, self.scheduler = args, model, optimizer, scheduler
+        self.train_loader, self.test_loader, self.test_set = train_loader, test_loader, test_set
+        self.data_name = data_name      # what the data is, in a few words, for the plots' titles
+        self.checkpoint_path = os.path.join(args.out, "checkpoint.npz")
+        self.history, self.start_epoch, self.position = [], 1, _epoch_start()
+        self.batch_losses = []          # (fractional epoch, loss) of every batch this process trained
+        self.plot_paths = []
+
+
+def _epoch_start():
+    """The position of an epoch before its first batch (train_epoch updates it batch by batch)."""
+    return {"batches": 0, "loss_sum": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
+
+
+def prepare_data(args):
+    """Load the data, refuse an empty split, print what was chosen; -> (train, test, data_name, in_channels)."""
+    train_set, test_set, reason = load_data(args)
+    for name, dataset in (("training", train_set), ("test", test_set)):
+        if len(dataset) == 0:
+            raise UsageError(f"--dataset {args.dataset}: the {name} split has no images ({reason})")
+    x0, _ = train_set[0]
+    print(f"data: {reason}")
+    print(f"      {len(train_set):,} train / {len(test_set):,} test samples, images {tuple(np.shape(x0))}")
+    data_name = args.dataset    # in a few words, for the plots' titles
+    if args.dataset == "auto":
+        data_name = "MNIST" if reason.startswith("MNIST from") else "bundled digits"
+    return train_set, test_set, data_name, int(np.shape(x0)[0])
+
+
 def build(args, in_channels, num_classes):
+    """The model (seeded by --seed), its optimizer and its StepLR scheduler."""
     manual_seed(args.seed)
     model = get_model(args.model, num_classes=num_classes, in_channels=in_channels).to(args.device)
     params = list(model.parameters())
@@ -363,135 +398,181 @@ def build(args, in_channels, num_classes):
     return model, optimizer, scheduler
 
 
-def run(args):
+def start_run(args, train_set, test_set, data_name, in_channels):
+    """Build the model and the loaders and create the output folder, printing both; -> a RunState."""
     from .data import DataLoader
-    train_set, test_set, reason = load_data(args)
-    for name, dataset in (("training", train_set), ("test", test_set)):
-        if len(dataset) == 0:
-            raise UsageError(f"--dataset {args.dataset}: the {name} split has no images ({reason})")
-    x0, _ = train_set[0]
-    in_channels = int(np.shape(x0)[0])
     num_classes = 10    # every MNIST-style dataset the CLI reads has ten classes
-    print(f"data: {reason}")
-    # what the data is, in a few words, for the plots' titles (--dataset auto decided above)
-    data_name = args.dataset if args.dataset != "auto" else "MNIST" if reason.startswith("MNIST from") else "bundled digits"
-    print(f"      {len(train_set):,} train / {len(test_set):,} test samples, images {tuple(np.shape(x0))}")
-
     model, optimizer, scheduler = build(args, in_channels, num_classes)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model: {args.model} ({n_params:,} parameters) on {args.device}; {args.optimizer} lr {args.lr}, "
           f"batch {args.batch_size}, {args.epochs} epochs, StepLR({args.step_size}, {args.gamma})")
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, device=args.device)
     test_loader = DataLoader(test_set, batch_size=1000, device=args.device)
-
     try:
         os.makedirs(args.out, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"--out {args.out}: cannot create the folder ({exc.strerror})") from None
     print(f"output: {args.out}")
-    checkpoint_path = os.path.join(args.out, "checkpoint.npz")
-    history, start_epoch = [], 1
-    position = {"batches": 0, "loss_sum": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
-    if args.resume:
-        try:
-            meta = load_checkpoint(args.resume, model, optimizer)
-        except CheckpointError as exc:
-            raise UsageError(str(exc)) from None
-        if meta.get("model") != args.model:
-            raise UsageError(f"--resume: {args.resume} was trained with --model {meta.get('model')}, "
-                             f"not {args.model}")
-        if set(meta["scheduler"]) != set(scheduler.state_dict()):
-            raise UsageError(f"--resume: {args.resume}: the scheduler state has keys {sorted(meta['scheduler'])}, "
-                             f"expected {sorted(scheduler.state_dict())}")
-        scheduler.load_state_dict(meta["scheduler"])
-        history = meta["history"]
-        start_epoch = meta["epoch"] + 1
-        if meta.get("partial"):      # saved by Ctrl-C in the middle of an epoch
-            position = dict(meta["partial"], rng_after=meta["rng_state"])
-            set_rng_state(meta["epoch_rng_state"])
-        else:
-            set_rng_state(meta["rng_state"])
-        print(f"resumed from {args.resume}: epoch {meta['epoch']} done"
-              + (f", {position['batches']} batches into epoch {start_epoch}" if position["batches"] else ""))
+    return RunState(args, model, optimizer, scheduler, train_loader, test_loader, test_set, data_name)
 
-    def save(epoch_done, partial=None, epoch_rng_state=None):
-        bad = _first_non_finite(model, optimizer)
-        if bad is not None:      # never let a checkpoint hold a broken model
-            raise Stop(f"{bad} is no longer finite")
-        meta = {"model": args.model, "epoch": epoch_done, "history": history,
-                "scheduler": scheduler.state_dict(), "rng_state": get_rng_state(),
-                "args": {k: getattr(args, k) for k in DEFAULTS}}
-        if partial is not None:
-            meta.update(partial={k: v for k, v in partial.items() if k != "rng_after"},
-                        epoch_rng_state=epoch_rng_state)
-        try:
-            save_checkpoint(checkpoint_path, model, optimizer, meta)
-        except OSError as exc:      # a full disk, a folder made read-only: the previous file is intact
-            raise UsageError(f"could not write {checkpoint_path} ({exc.strerror or exc}); the previous "
-                             f"checkpoint, if any, is unchanged") from None
 
-    interrupted = {"flag": False}
-    batch_losses = []    # (fractional epoch, loss) of every batch this process trained
-    plot_paths = []
+def restore(state):
+    """Continue the run saved in --resume's checkpoint: weights, optimizer and scheduler state,
+    history, the RNG and, after a Ctrl-C, the position inside the interrupted epoch."""
+    args = state.args
+    try:
+        meta = load_checkpoint(args.resume, state.model, state.optimizer)
+    except CheckpointError as exc:
+        raise UsageError(str(exc)) from None
+    if meta.get("model") != args.model:
+        raise UsageError(f"--resume: {args.resume} was trained with --model {meta.get('model')}, "
+                         f"not {args.model}")
+    expected = state.scheduler.state_dict()
+    if set(meta["scheduler"]) != set(expected):
+        raise UsageError(f"--resume: {args.resume}: the scheduler state has keys {sorted(meta['scheduler'])}, "
+                         f"expected {sorted(expected)}")
+    state.scheduler.load_state_dict(meta["scheduler"])
+    state.history, state.start_epoch = meta["history"], meta["epoch"] + 1
+    if meta.get("partial"):      # saved by Ctrl-C in the middle of an epoch
+        state.position = dict(meta["partial"], rng_after=meta["rng_state"])
+        set_rng_state(meta["epoch_rng_state"])
+    else:
+        set_rng_state(meta["rng_state"])
+    print(f"resumed from {args.resume}: epoch {meta['epoch']} done"
+          + (f", {state.position['batches']} batches into epoch {state.start_epoch}"
+             if state.position["batches"] else ""))
 
-    def on_sigint(signum, frame):
-        if interrupted["flag"]:          # a second Ctrl-C: stop at once
+
+def save(state, epoch_done, partial=None, epoch_rng_state=None):
+    """Write the checkpoint after `epoch_done` epochs (plus, after a Ctrl-C, the `partial` position in
+    the next one and the RNG state that drew its order).  Raises Stop rather than save a non-finite
+    model, UsageError when the file cannot be written (the previous one is then intact)."""
+    bad = _first_non_finite(state.model, state.optimizer)
+    if bad is not None:
+        raise Stop(f"{bad} is no longer finite")
+    args = state.args
+    meta = {"model": args.model, "epoch": epoch_done, "history": state.history,
+            "scheduler": state.scheduler.state_dict(), "rng_state": get_rng_state(),
+            "args": {k: getattr(args, k) for k in DEFAULTS}}
+    if partial is not None:
+        meta.update(partial={k: v for k, v in partial.items() if k != "rng_after"}, epoch_rng_state=epoch_rng_state)
+    try:
+        save_checkpoint(state.checkpoint_path, state.model, state.optimizer, meta)
+    except OSError as exc:      # a full disk, a folder made read-only
+        raise UsageError(f"could not write {state.checkpoint_path} ({exc.strerror or exc}); the previous "
+                         f"checkpoint, if any, is unchanged") from None
+
+
+class CtrlC:
+    """SIGINT while training (a context manager): the first Ctrl-C sets `requested`, so that
+    train_epoch stops after the current batch; a second one aborts at once."""
+
+    def __init__(self):
+        self.requested = False
+
+    def __enter__(self):
+        self.previous_handler = signal.signal(signal.SIGINT, self.handle)
+        return self
+
+    def __exit__(self, *exc_info):
+        signal.signal(signal.SIGINT, self.previous_handler)
+
+    def handle(self, signum, frame):
+        if self.requested:
             raise KeyboardInterrupt
-        interrupted["flag"] = True
+        self.requested = True
         print("\ninterrupt: finishing this batch, then saving a checkpoint (Ctrl-C again to abort)",
               file=sys.stderr)
 
-    previous_handler = signal.signal(signal.SIGINT, on_sigint)
+
+def run_epoch(state, epoch, ctrl_c):
+    """Train, evaluate, record and save epoch `epoch`; -> None to go on, or the exit status to stop with."""
+    args = state.args
+    epoch_rng_state = get_rng_state()   # what draws this epoch's order (kept for Ctrl-C)
+    progress = Progress(len(state.train_loader), f"epoch {epoch}/{args.epochs}")
+    started, epoch_losses = time.perf_counter(), []
     try:
-        for epoch in range(start_epoch, args.epochs + 1):
-            epoch_rng_state = get_rng_state()   # what draws this epoch's order (kept for Ctrl-C)
-            progress = Progress(len(train_loader), f"epoch {epoch}/{args.epochs}")
-            started = time.perf_counter()
-            try:
-                epoch_losses = []
-                train_epoch(model, optimizer, train_loader, progress, position, interrupted, epoch_losses)
-            except Stop as stop:
-                position["seconds"] += time.perf_counter() - started
-                if str(stop) == "interrupted":
-                    try:
-                        save(epoch - 1, partial=position, epoch_rng_state=epoch_rng_state)
-                    except Stop as broken:
-                        return _stopped(f"{broken} in epoch {epoch}", checkpoint_path, args)
-                    print(f"saved {checkpoint_path} ({position['batches']}/{len(train_loader)} batches into "
-                          f"epoch {epoch}); continue with --resume {checkpoint_path}")
-                    return 130
-                return _stopped(f"{stop} of epoch {epoch}", checkpoint_path, args)
-            seconds = position["seconds"] + time.perf_counter() - started
-            test_loss, test_acc = evaluate(model, test_loader, f"epoch {epoch}/{args.epochs} test")
-            if not math.isfinite(test_loss):
-                return _stopped(f"the test loss became {test_loss} after epoch {epoch}", checkpoint_path, args)
-            record = {"epoch": epoch, "train_loss": position["loss_sum"] / position["seen"],
-                      "train_acc": position["correct"] / position["seen"], "test_loss": test_loss,
-                      "test_acc": test_acc, "seconds": seconds, "images_per_s": position["seen"] / seconds,
-                      "lr": optimizer.param_groups[0]["lr"]}
-            history.append(record)
-            print(f"epoch {epoch}/{args.epochs}  loss {record['train_loss']:.4f}  train acc "
-                  f"{100 * record['train_acc']:.2f}%  test loss {test_loss:.4f}  test acc {100 * test_acc:.2f}%  "
-                  f"{seconds:.1f} s  {record['images_per_s']:,.0f} img/s")
-            scheduler.step()
-            position = {"batches": 0, "loss_sum": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
-            try:
-                save(epoch)
-            except Stop as broken:
-                return _stopped(f"{broken} after epoch {epoch}", checkpoint_path, args)
-            atomic_write(os.path.join(args.out, "metrics.json"),
-                         lambda f: f.write(json.dumps(history, indent=2).encode()))
-            batch_losses.extend((epoch - 1 + fraction, loss) for fraction, loss in epoch_losses)
-            if args.plot:     # after every epoch, so a stopped run has its plots too
-                plot_paths = write_plots(args, history, batch_losses, model, test_set, data_name)
-    finally:
-        signal.signal(signal.SIGINT, previous_handler)
+        train_epoch(state.model, state.optimizer, state.train_loader, progress, state.position, ctrl_c, epoch_losses)
+    except Stop as stop:
+        state.position["seconds"] += time.perf_counter() - started
+        if str(stop) == "interrupted":
+            return save_interrupted(state, epoch, epoch_rng_state)
+        return _stopped(f"{stop} of epoch {epoch}", state.checkpoint_path, args)
+    seconds = state.position["seconds"] + time.perf_counter() - started
+    test_loss, test_acc = evaluate(state.model, state.test_loader, f"epoch {epoch}/{args.epochs} test")
+    if not math.isfinite(test_loss):
+        return _stopped(f"the test loss became {test_loss} after epoch {epoch}", state.checkpoint_path, args)
+    record_epoch(state, epoch, seconds, test_loss, test_acc)
+    return save_epoch(state, epoch, epoch_losses)
+
+
+def save_interrupted(state, epoch, epoch_rng_state):
+    """After a Ctrl-C in epoch `epoch`: save the position inside it; exit status 130 (1 if it cannot be saved)."""
+    try:
+        save(state, epoch - 1, partial=state.position, epoch_rng_state=epoch_rng_state)
+    except Stop as broken:
+        return _stopped(f"{broken} in epoch {epoch}", state.checkpoint_path, state.args)
+    print(f"saved {state.checkpoint_path} ({state.position['batches']}/{len(state.train_loader)} batches into "
+          f"epoch {epoch}); continue with --resume {state.checkpoint_path}")
+    return 130
+
+
+def record_epoch(state, epoch, seconds, test_loss, test_acc):
+    """Append the epoch's metrics to the history and print its line."""
+    position, args = state.position, state.args
+    record = {"epoch": epoch, "train_loss": position["loss_sum"] / position["seen"],
+              "train_acc": position["correct"] / position["seen"], "test_loss": test_loss,
+              "test_acc": test_acc, "seconds": seconds, "images_per_s": position["seen"] / seconds,
+              "lr": state.optimizer.param_groups[0]["lr"]}
+    state.history.append(record)
+    print(f"epoch {epoch}/{args.epochs}  loss {record['train_loss']:.4f}  train acc "
+          f"{100 * record['train_acc']:.2f}%  test loss {test_loss:.4f}  test acc {100 * test_acc:.2f}%  "
+          f"{seconds:.1f} s  {record['images_per_s']:,.0f} img/s")
+
+
+def save_epoch(state, epoch, epoch_losses):
+    """Step the scheduler, then write the checkpoint, metrics.json and (--plot) the plots;
+    -> None, or exit status 1 when the model is no longer finite."""
+    args = state.args
+    state.scheduler.step()
+    state.position = _epoch_start()
+    try:
+        save(state, epoch)
+    except Stop as broken:
+        return _stopped(f"{broken} after epoch {epoch}", state.checkpoint_path, args)
+    atomic_write(os.path.join(args.out, "metrics.json"),
+                 lambda f: f.write(json.dumps(state.history, indent=2).encode()))
+    state.batch_losses.extend((epoch - 1 + fraction, loss) for fraction, loss in epoch_losses)
+    if args.plot:     # after every epoch, so a stopped run has its plots too
+        state.plot_paths = write_plots(args, state.history, state.batch_losses, state.model, state.test_set,
+                                       state.data_name)
+    return None
+
+
+def report(state):
+    """The closing lines: the plots written and the final accuracy; exit status 0."""
+    args, history = state.args, state.history
     if args.plot and history:
-        plot_paths = plot_paths or write_plots(args, history, batch_losses, model, test_set, data_name)
-        print(f"plots: {', '.join(plot_paths)}")
+        state.plot_paths = state.plot_paths or write_plots(args, history, state.batch_losses, state.model,
+                                                           state.test_set, state.data_name)
+        print(f"plots: {', '.join(state.plot_paths)}")
     if history:
-        print(f"final test accuracy {100 * history[-1]['test_acc']:.2f}%; checkpoint {checkpoint_path}")
+        print(f"final test accuracy {100 * history[-1]['test_acc']:.2f}%; checkpoint {state.checkpoint_path}")
     return 0
+
+
+def run(args):
+    """One run of the CLI, step by step; returns the exit status."""
+    train_set, test_set, data_name, in_channels = prepare_data(args)
+    state = start_run(args, train_set, test_set, data_name, in_channels)
+    if args.resume:
+        restore(state)
+    with CtrlC() as ctrl_c:
+        for epoch in range(state.start_epoch, args.epochs + 1):
+            status = run_epoch(state, epoch, ctrl_c)
+            if status is not None:
+                return status
+    return report(state)
 
 
 def _stopped(what, checkpoint_path, args):

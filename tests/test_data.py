@@ -145,17 +145,15 @@ def test_missing_files_without_download(tmp_path):
     assert not (tmp_path / "MNIST").exists()
 
 
-def test_shared_folder_skips_the_other_datasets_official_labels(tmp_path, monkeypatch):
-    """MNIST and Fashion-MNIST share file names: in root/ a known label file of the other one is skipped."""
+def test_a_datasets_own_folder_comes_before_the_shared_ones(tmp_path, monkeypatch):
+    """MNIST and Fashion-MNIST share file names: root/<Name>/raw wins over root/ and root/raw/."""
     monkeypatch.setattr(FashionMNIST, "system_dirs", ())
-    write_split(tmp_path, train=False, n=5)
-    labels_md5 = hashlib.md5((tmp_path / "t10k-labels-idx1-ubyte.gz").read_bytes()).hexdigest()
-    monkeypatch.setattr(MNIST, "label_md5s", frozenset({labels_md5}))     # pretend they are MNIST's official labels
-    assert len(MNIST(tmp_path, train=False, download=False)) == 5
-    with pytest.raises(DatasetNotFoundError):
-        FashionMNIST(tmp_path, train=False, download=False)
-    write_split(tmp_path / "FashionMNIST" / "raw", train=False, n=3)          # its own folder is always used
-    assert len(FashionMNIST(tmp_path, train=False, download=False)) == 3
+    write_split(tmp_path, train=False, n=5)                                   # say, Fashion-MNIST's files
+    write_split(tmp_path / "MNIST" / "raw", train=False, n=3)
+    assert len(MNIST(tmp_path, train=False, download=False)) == 3
+    assert len(FashionMNIST(tmp_path, train=False, download=False)) == 5
+    assert MNIST(tmp_path, train=False, download=False).search_dirs()[:3] == [
+        tmp_path / "MNIST" / "raw", tmp_path, tmp_path / "raw"]
 
 
 def test_a_folder_must_hold_both_files(tmp_path):
@@ -343,7 +341,7 @@ def test_resolve_default_uses_mnist_when_present(tmp_path):
 
 def test_load_dataset_by_name(tmp_path, no_network):
     assert isinstance(load_dataset("bundled-digits", train=False), BundledDigits)
-    assert len(load_dataset("Digits", train=False)) == 1000
+    assert len(load_dataset(" Bundled_Digits", train=False)) == 1000      # case, '_' and spaces do not matter
     write_split(tmp_path, train=False, n=5)
     assert len(load_dataset("mnist", tmp_path, train=False)) == 5
     with pytest.raises(DatasetNotFoundError):

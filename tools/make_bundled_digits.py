@@ -20,14 +20,15 @@ stored: ``BundledDigits`` computes it from the labels (see its module docstring)
 import argparse
 import gzip
 import hashlib
-import os
 import struct
 import sys
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))    # this checkout's package
+from minitorch_cnn.serialization import atomic_write  # noqa: E402
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "minitorch_cnn" / "data" / "mnist_5k.npz"
 
@@ -80,15 +81,8 @@ def main(argv=None):
     print("per class:", np.bincount(labels, minlength=10).tolist())
 
     out = Path(args.out)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, images=images, labels=labels,
-                                source_sha256=np.array(source_sha256))
-        os.replace(tmp, out)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    atomic_write(out, lambda f: np.savez_compressed(f, images=images, labels=labels,
+                                                    source_sha256=np.array(source_sha256)))
     print(f"wrote {out} ({out.stat().st_size:,} bytes)")
 
     if args.png:

@@ -1,24 +1,18 @@
-"""Datasets: indexable collections of samples, and the array-backed fast path.
+"""Datasets: indexable collections of samples (as torch.utils.data), and the array-backed fast path.
 
-A Dataset is anything with ``__len__`` and ``__getitem__(i) -> sample`` (a sample
-is usually an ``(x, y)`` tuple).  A dataset that holds its whole split in memory
-can also offer ``arrays() -> tuple of arrays`` (one per sample field, each with
-len(dataset) rows, sample i being row i of each); the DataLoader then forms a
-batch with one fancy-indexing call per field instead of a Python loop over
-``__getitem__``.  TensorDataset, ImageDataset (the base of MNIST and friends)
-and Subset of those do.
+A Dataset has ``__len__`` and ``__getitem__(i) -> sample`` (usually ``(x, y)``).
+One that holds its split in memory also offers ``arrays()``: one array per sample
+field, sample i being row i of each, so the DataLoader gathers a batch with one
+fancy index per field instead of a Python loop.  TensorDataset, ImageDataset
+(the base of MNIST and friends) and a Subset of either do.
 """
+import math
+
 import numpy as np
 
+from ..random import get_rng
 from ..tensor import Tensor
 from .transforms import default_transform
-
-
-def _as_array(a):
-    """A NumPy/CuPy array from an array, a Tensor or a sequence."""
-    if isinstance(a, Tensor):
-        return a.data                                # its array, uncopied
-    return a if hasattr(a, "shape") and hasattr(a, "dtype") else np.asarray(a)
 
 
 class Dataset:
@@ -35,7 +29,7 @@ def _check_index(index, n, who):
     index = int(index)
     if not -n <= index < n:
         raise IndexError(f"{who}: index {index} out of range for {n} samples")
-    return index % n if n else index
+    return index % n
 
 
 class TensorDataset(Dataset):
@@ -44,10 +38,10 @@ class TensorDataset(Dataset):
     def __init__(self, *arrays):
         if not arrays:
             raise ValueError("TensorDataset: give at least one array")
-        self.tensors = tuple(_as_array(a) for a in arrays)
-        for a in self.tensors:
-            if a.ndim == 0:
-                raise ValueError("TensorDataset: arrays must have a first (sample) dimension, got a 0-d array")
+        self.tensors = tuple(a.data if isinstance(a, Tensor) else a if hasattr(a, "dtype") else np.asarray(a)
+                             for a in arrays)
+        if any(a.ndim == 0 for a in self.tensors):
+            raise ValueError("TensorDataset: arrays must have a first (sample) dimension, got a 0-d array")
         sizes = [int(a.shape[0]) for a in self.tensors]
         if len(set(sizes)) > 1:
             raise ValueError(f"TensorDataset: every array needs the same first dimension, got sizes {sizes}")
@@ -86,19 +80,38 @@ class Subset(Dataset):
         return tuple(a[self.indices] for a in self.dataset.arrays())
 
 
+def random_split(dataset, lengths, generator=None):
+    """Subsets of one random permutation of `dataset`, of the given lengths (as torch's).
+
+    `lengths` are counts summing to len(dataset), or fractions summing to 1 (each
+    floored, the remainder handed out one by one from the first).  The permutation
+    comes from `generator` (a numpy Generator) or the engine's (see manual_seed).
+    """
+    n, lengths = len(dataset), list(lengths)
+    if lengths and math.isclose(sum(lengths), 1) and sum(lengths) <= 1:      # fractions
+        if not all(0 <= f <= 1 for f in lengths):
+            raise ValueError(f"random_split: fractions must lie in [0, 1], got {lengths}")
+        counts = [math.floor(n * f) for f in lengths]
+        for i in range(n - sum(counts)):
+            counts[i % len(counts)] += 1
+        lengths = counts
+    if not all(isinstance(k, (int, np.integer)) and not isinstance(k, bool) for k in lengths):
+        raise TypeError(f"random_split: lengths must be integers or fractions summing to 1, got {lengths}")
+    if min(lengths, default=0) < 0 or sum(lengths) != n:
+        raise ValueError(f"random_split: expected counts >= 0 summing to the dataset's {n} samples, "
+                         f"got {lengths}")
+    order = (generator if generator is not None else get_rng()).permutation(n)
+    ends = np.cumsum(lengths, dtype=np.int64)
+    return [Subset(dataset, order[end - k:end]) for k, end in zip(lengths, ends)]
+
+
 class ImageDataset(Dataset):
-    """An image-classification split held in memory: raw images and integer labels.
+    """An image-classification split in memory: `data` uint8 (N, H, W) or (N, C, H, W),
+    `targets` int64 (N,), `classes` naming each label.
 
-    data      the stored images, uint8 (N, H, W) for greyscale or (N, C, H, W)
-    targets   int64 labels (N,)
-    classes   the class names, label i naming classes[i]
-
-    ``dataset[i]`` is ``(transform(data[i]), int(targets[i]))``.  The default
-    transform scales to [0, 1] float32 (1, H, W) and normalises with `mean`/`std`
-    (see `normalize`); a custom `transform` replaces it and receives the raw
-    uint8 image.  ``arrays()`` returns the whole split transformed, computed once
-    and cached (until the transform is replaced): in one vectorised call for
-    batched transforms, otherwise one sample at a time.
+    ``dataset[i]`` is ``(transform(data[i]), int(targets[i]))``; the default transform is
+    ToFloat then Normalize(mean, std) (see default_transform for `normalize`), a custom one
+    gets the raw uint8 image.  ``arrays()`` is the whole split transformed, cached.
     """
 
     def __init__(self, images, labels, transform=None, target_transform=None, normalize=True,
@@ -111,44 +124,35 @@ class ImageDataset(Dataset):
             raise ValueError(f"{name}: expected {images.shape[0]} labels (N,), got shape {labels.shape}")
         if labels.dtype.kind not in "iu":
             raise TypeError(f"{name}: labels must be integers, got {labels.dtype}")
-        self.data = images
-        self.targets = labels.astype(np.int64, copy=False)
-        if classes is None:
-            classes = [str(c) for c in range(int(self.targets.max(initial=-1)) + 1)]
-        self.classes = list(classes)
+        self.data, self.targets = images, labels.astype(np.int64, copy=False)
+        self.classes = list(classes if classes is not None else
+                            map(str, range(int(self.targets.max(initial=-1)) + 1)))
         self.mean, self.std = mean, std
-        if transform is None:
-            transform = default_transform(mean, std, normalize, add_channel=images.ndim == 3)
-        self.transform = transform
+        self.transform = (default_transform(mean, std, normalize, add_channel=images.ndim == 3)
+                          if transform is None else transform)
         self.target_transform = target_transform
-        self._cache = None
+        self._cache = (None, None)      # ((transform, target_transform), arrays)
 
     def __len__(self):
         return int(self.targets.shape[0])
 
     def __getitem__(self, index):
         index = _check_index(index, len(self), type(self).__name__)
-        x = self.data[index]
-        y = int(self.targets[index])
-        if self.transform is not None:
-            x = self.transform(x)
-        if self.target_transform is not None:
-            y = self.target_transform(y)
-        return x, y
+        x, y = self.data[index], int(self.targets[index])
+        return (x if self.transform is None else self.transform(x),
+                y if self.target_transform is None else self.target_transform(y))
 
     def arrays(self):
         """(images, labels) of the whole split, transformed; cached after the first call."""
         key = (self.transform, self.target_transform)
-        if self._cache is None or any(a is not b for a, b in zip(self._cache[0], key)):
-            if self.transform is None:
-                x = self.data
-            elif getattr(self.transform, "batched", False):
-                x = self.transform(self.data)
-            else:
-                x = np.stack([np.asarray(self.transform(img)) for img in self.data]) if len(self) else self.data
-            y = self.targets
+        if self._cache[0] is None or any(a is not b for a, b in zip(self._cache[0], key)):
+            x, y = self.data, self.targets
+            if getattr(self.transform, "batched", False):
+                x = self.transform(x)
+            elif self.transform is not None and len(self):
+                x = np.stack([np.asarray(self.transform(img)) for img in x])
             if self.target_transform is not None:
-                y = np.asarray([self.target_transform(int(t)) for t in self.targets])
+                y = np.asarray([self.target_transform(int(t)) for t in y])
             self._cache = (key, (x, y))
         return self._cache[1]
 

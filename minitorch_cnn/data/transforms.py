@@ -1,39 +1,24 @@
-"""Transforms: turn stored uint8 images into the float arrays a model eats.
+"""Transforms: stored uint8 images -> the float arrays a model eats.
 
-The default pipeline of every image dataset here is
-
-    ToFloat()                 uint8 (H, W) in 0..255  ->  float32 (1, H, W) in [0, 1]
-    Normalize(mean, std)      x -> (x - mean) / std, per channel
-
-with the dataset's standard statistics (MNIST: mean 0.1307, std 0.3081, measured
-on its 60,000 training images).
-
-Every transform here is *batched*: it gives the same result on one image
-(C, H, W) as on a stack (N, C, H, W), so an array-backed dataset can transform its
-whole split in one vectorised call instead of a Python loop per sample.  A
-transform advertises that with the attribute ``batched = True``; any other
-callable works too and is applied one sample at a time.
+Each transform here is *batched* (``batched = True``): one image (C, H, W) and a
+stack (N, C, H, W) give the same result, so a dataset can transform its whole
+split in one vectorised call.  Any other callable works too, one sample at a time.
 """
 import numpy as np
 
+# per-channel statistics of the 60,000 training images
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 FASHION_MNIST_MEAN, FASHION_MNIST_STD = 0.2860, 0.3530
 
 
 class ToFloat:
-    """uint8 pixels -> float32 in [0, 1] (x * scale), adding a channel axis before (H, W).
-
-    (H, W) -> (1, H, W) and (N, H, W) -> (N, 1, H, W); pass add_channel=False for
-    images that already have one ((C, H, W) / (N, C, H, W)).
-    """
+    """uint8 -> float32 in [0, 1] (x * scale); (H, W) -> (1, H, W) unless add_channel=False."""
     batched = True
 
     def __init__(self, dtype=np.float32, scale=1 / 255, add_channel=True):
-        self.dtype = np.dtype(dtype)
+        self.dtype, self.scale, self.add_channel = np.dtype(dtype), float(scale), bool(add_channel)
         if self.dtype.kind != "f":
             raise TypeError(f"ToFloat: dtype must be a floating type, got {self.dtype}")
-        self.scale = float(scale)
-        self.add_channel = bool(add_channel)
 
     def __call__(self, image):
         image = np.asarray(image)
@@ -41,7 +26,7 @@ class ToFloat:
             if image.ndim < 2:
                 raise ValueError(f"ToFloat: expected an image (H, W) or a stack (N, H, W), got shape {image.shape}")
             image = np.expand_dims(image, -3)
-        out = image.astype(self.dtype)          # always a fresh array: the caller's data is never touched
+        out = image.astype(self.dtype)          # a fresh array: the dataset's images are never touched
         out *= self.dtype.type(self.scale)
         return out
 
@@ -50,16 +35,13 @@ class ToFloat:
 
 
 class Normalize:
-    """x -> (x - mean) / std per channel on (C, H, W) or (N, C, H, W); scalars apply to every channel.
-
-    Computes in the input's own float dtype (float32 stays float32).
-    """
+    """x -> (x - mean) / std per channel of (C, H, W) or (N, C, H, W), in x's float dtype."""
     batched = True
 
     def __init__(self, mean, std):
         self.mean = np.atleast_1d(np.asarray(mean, dtype=np.float64))
         self.std = np.atleast_1d(np.asarray(std, dtype=np.float64))
-        if self.mean.ndim != 1 or self.std.ndim != 1 or self.mean.shape != self.std.shape:
+        if self.mean.ndim != 1 or self.mean.shape != self.std.shape:
             raise ValueError(f"Normalize: mean and std must be scalars or sequences of one length, "
                              f"got mean {self.mean.tolist()} and std {self.std.tolist()}")
         if not np.all(self.std > 0):
@@ -69,18 +51,16 @@ class Normalize:
         x = np.asarray(x)
         if x.dtype.kind != "f":
             raise TypeError(f"Normalize: expected a floating array (apply ToFloat first), got {x.dtype}")
-        channels = self.mean.size
-        if x.ndim < 3 or (channels > 1 and x.shape[-3] != channels):
-            raise ValueError(f"Normalize({channels} channel{'s' if channels > 1 else ''}): expected "
-                             f"(C, H, W) or (N, C, H, W) with C = {channels}, got {x.shape}")
-        mean = self.mean.astype(x.dtype).reshape(-1, 1, 1)
-        inv_std = (1.0 / self.std).astype(x.dtype).reshape(-1, 1, 1)
-        out = x - mean
-        out *= inv_std
+        c = self.mean.size
+        if x.ndim < 3 or (c > 1 and x.shape[-3] != c):
+            raise ValueError(f"Normalize: expected (C, H, W) or (N, C, H, W) with C = {c}, got {x.shape}")
+        out = x - self.mean.astype(x.dtype).reshape(-1, 1, 1)
+        out *= (1.0 / self.std).astype(x.dtype).reshape(-1, 1, 1)
         return out
 
     def __repr__(self):
-        fmt = lambda v: f"{v[0]:.4g}" if v.size == 1 else "(" + ", ".join(f"{a:.4g}" for a in v) + ")"
+        def fmt(v):
+            return f"{v[0]:.4g}" if v.size == 1 else "(" + ", ".join(f"{a:.4g}" for a in v) + ")"
         return f"Normalize(mean={fmt(self.mean)}, std={fmt(self.std)})"
 
 
@@ -103,23 +83,18 @@ class Compose:
         return x
 
     def __repr__(self):
-        return "Compose([" + ", ".join(repr(t) for t in self.transforms) + "])"
+        return "Compose([" + ", ".join(map(repr, self.transforms)) + "])"
 
 
 def default_transform(mean, std, normalize=True, add_channel=True):
-    """The standard pipeline: ToFloat, then Normalize with the dataset's statistics.
-
-    normalize: True  -> Normalize(mean, std) with the statistics given
-               False -> only scale to [0, 1]
-               (m, s) -> Normalize(m, s) with these instead
-    """
+    """ToFloat, then Normalize: with (mean, std) if normalize is True, with the pair `normalize`
+    if it is one, not at all if it is False or None."""
     to_float = ToFloat(add_channel=add_channel)
     if normalize is False or normalize is None:
         return to_float
-    if normalize is True:
-        return Compose([to_float, Normalize(mean, std)])
-    try:
-        m, s = normalize
-    except (TypeError, ValueError):
-        raise ValueError(f"normalize must be True, False or a (mean, std) pair, got {normalize!r}") from None
-    return Compose([to_float, Normalize(m, s)])
+    if normalize is not True:
+        try:
+            mean, std = normalize
+        except (TypeError, ValueError):
+            raise ValueError(f"normalize must be True, False or a (mean, std) pair, got {normalize!r}") from None
+    return Compose([to_float, Normalize(mean, std)])
