@@ -417,7 +417,8 @@ def test_load_state_dict_strict_reports_missing_and_unexpected_keys_like_torch()
         models.LeNet5().load_state_dict(state)
     for key in ("fc1.bias", "conv1.weight", "fc4.weight"):
         assert key in str(info.value)
-    t_result = th.torch_model("lenet5").load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=False)
+    t_result = th.torch_model("lenet5").load_state_dict({k: torch.from_numpy(v) for k, v in state.items()},
+                                                        strict=False)
     mt_model = models.LeNet5()
     before = th.to_np(mt_model.conv1.weight)
     result = mt_model.load_state_dict(state, strict=False)
