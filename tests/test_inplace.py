@@ -165,14 +165,14 @@ def test_in_place_refuses_a_result_the_tensor_cannot_hold(dtype, value, message)
         t.add_(value)
 
 
-@needs_torch
 def test_in_place_cannot_grow_the_tensor():
     x = mt.zeros(3)
     with pytest.raises(RuntimeError, match=r"add_: output with shape \(3,\) doesn't match the broadcast "
                                            r"shape \(2, 3\)"):
         x.add_(mt.ones(2, 3))
-    with pytest.raises(RuntimeError):
-        torch.zeros(3).add_(torch.ones(2, 3))
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(RuntimeError):
+            torch.zeros(3).add_(torch.ones(2, 3))
 
 
 def test_float64_other_keeps_the_float32_tensor():

@@ -121,25 +121,25 @@ def test_adaptive_avg_pool2d_empty_batch_and_channels_match_torch():
                 ours.sum().backward()
 
 
-@needs_torch
 @pytest.mark.parametrize("output_size,error", [
     (None, TypeError), (2.5, TypeError), ((2.0, 2), TypeError), ("2", TypeError), (True, TypeError),
     ((2,), ValueError), ((2, 3, 4), ValueError), (-1, ValueError), ((2, -1), ValueError)])
 def test_adaptive_avg_pool2d_refuses_what_torch_refuses(output_size, error):
-    with pytest.raises(Exception):
-        torch.nn.functional.adaptive_avg_pool2d(torch.zeros(1, 1, 4, 4), output_size)
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(Exception):
+            torch.nn.functional.adaptive_avg_pool2d(torch.zeros(1, 1, 4, 4), output_size)
     with pytest.raises(error, match="adaptive_avg_pool2d: output_size"):
         F.adaptive_avg_pool2d(mt.zeros(1, 1, 4, 4), output_size)
 
 
-@needs_torch
 @pytest.mark.parametrize("shape,dtype,error", [
     ((2, 3, 0, 5), np.float32, ValueError), ((3, 5, 0), np.float32, ValueError),
     ((5, 5), np.float32, ValueError), ((1, 1, 1, 5, 5), np.float32, ValueError),
     ((1, 1, 4, 4), np.int64, TypeError), ((1, 1, 4, 4), np.bool_, TypeError)])
 def test_adaptive_avg_pool2d_bad_inputs_raise_like_torch(shape, dtype, error):
-    with pytest.raises(Exception):
-        torch.nn.functional.adaptive_avg_pool2d(torch.from_numpy(np.zeros(shape, dtype)), 2)
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(Exception):
+            torch.nn.functional.adaptive_avg_pool2d(torch.from_numpy(np.zeros(shape, dtype)), 2)
     with pytest.raises(error, match="adaptive_avg_pool2d"):
         F.adaptive_avg_pool2d(mt.tensor(np.zeros(shape, dtype)), 2)
 
@@ -243,7 +243,6 @@ def test_batchnorm2d_layer_on_float16_input_keeps_float32_statistics(rng):
     same(layer.running_var, twin.running_var, rtol=1e-6, atol=1e-6)
 
 
-@needs_torch
 @pytest.mark.parametrize("x_dtype,stats_dtype,w_dtype", [
     (np.float64, np.float32, np.float32), (np.float32, np.float64, np.float32),
     (np.float16, np.float16, np.float32), (np.float16, np.float32, np.float16),
@@ -253,23 +252,23 @@ def test_batch_norm_mixed_dtypes_raise_like_torch(x_dtype, stats_dtype, w_dtype)
         w = None if w_dtype is None else tensor(np.ones(3, w_dtype))
         return (tensor(np.ones((4, 3), x_dtype)), tensor(np.zeros(3, stats_dtype)),
                 tensor(np.ones(3, stats_dtype)), w)
-    with pytest.raises(RuntimeError):
-        torch.nn.functional.batch_norm(*args(torch, th_t), training=True)
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(RuntimeError):
+            torch.nn.functional.batch_norm(*args(torch, th_t), training=True)
     with pytest.raises(TypeError, match="batch_norm: expected .* dtype"):
         F.batch_norm(*args(mt, mt_t), training=True)
 
 
-@needs_torch
 def test_batchnorm_layer_refuses_float64_input_with_float32_parameters():
-    with pytest.raises(RuntimeError):
-        torch.nn.BatchNorm1d(3)(torch.ones(4, 3, dtype=torch.float64))
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(RuntimeError):
+            torch.nn.BatchNorm1d(3)(torch.ones(4, 3, dtype=torch.float64))
     with pytest.raises(TypeError, match=r"BatchNorm1d\(3\): batch_norm: expected"):
         nn.BatchNorm1d(3)(mt.tensor(np.ones((4, 3))))
 
 
 # ---- constructor argument types ----------------------------------------------------------
 
-@needs_torch
 @pytest.mark.parametrize("build,match", [
     (lambda lib: lib.nn.Linear(2.5, 3), r"Linear: in_features must be an int, got float 2.5"),
     (lambda lib: lib.nn.Linear(2, 3.0), r"Linear: out_features must be an int, got float"),
@@ -283,26 +282,27 @@ def test_batchnorm_layer_refuses_float64_input_with_float32_parameters():
     (lambda lib: lib.nn.BatchNorm2d(True), r"BatchNorm2d: num_features must be an int, got bool"),
 ])
 def test_layer_sizes_of_the_wrong_type_raise_type_error(build, match):
-    with pytest.raises(TypeError):
-        build(torch)
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(TypeError):
+            build(torch)
     with pytest.raises(TypeError, match=match):
         build(mt)
 
 
-@needs_torch
 def test_conv2d_in_channels_of_the_wrong_type_is_refused():
-    with pytest.raises(ValueError):            # torch: "in_channels must be divisible by groups"
-        torch.nn.Conv2d(2.5, 3, 3)
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(ValueError):            # torch: "in_channels must be divisible by groups"
+            torch.nn.Conv2d(2.5, 3, 3)
     with pytest.raises(TypeError, match=r"Conv2d\(2.5→3\): in_channels must be an int, got float"):
         nn.Conv2d(2.5, 3, 3)
 
 
-@needs_torch
 def test_negative_sizes_are_refused():
     for build in [lambda lib: lib.nn.Linear(-1, 3), lambda lib: lib.nn.Conv2d(2, -3, 3),
                   lambda lib: lib.nn.BatchNorm2d(-1)]:
-        with pytest.raises(RuntimeError):
-            build(torch)
+        if torch is not None:  # torch refuses it too
+            with pytest.raises(RuntimeError):
+                build(torch)
         with pytest.raises(ValueError, match="must be non-negative"):
             build(mt)
 
@@ -347,10 +347,10 @@ def test_conv2d_with_zero_in_channels_matches_torch(rng):
     assert layer(mt.zeros(2, 0, 5, 5)).shape == (2, 0, 3, 3)
 
 
-@needs_torch
 def test_conv2d_with_zero_out_channels_is_refused():
-    with pytest.raises(RuntimeError):
-        torch.nn.functional.conv2d(torch.zeros(1, 3, 5, 5), torch.zeros(0, 3, 3, 3))
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(RuntimeError):
+            torch.nn.functional.conv2d(torch.zeros(1, 3, 5, 5), torch.zeros(0, 3, 3, 3))
     with pytest.raises(ValueError, match="conv2d: expected a weight with at least 1 output channel"):
         F.conv2d(mt.zeros(1, 3, 5, 5), mt.zeros(0, 3, 3, 3))
 
@@ -371,12 +371,12 @@ def test_avg_pool2d_layer_on_int64_matches_torch():
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
-@needs_torch
 @pytest.mark.parametrize("dtype", [np.int32, np.uint8, np.bool_])
 def test_avg_pool2d_refuses_the_integer_dtypes_torch_refuses(dtype):
     x = np.ones((1, 1, 4, 4), dtype)
-    with pytest.raises(NotImplementedError):
-        torch.nn.functional.avg_pool2d(torch.from_numpy(x), 2)
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(NotImplementedError):
+            torch.nn.functional.avg_pool2d(torch.from_numpy(x), 2)
     with pytest.raises(TypeError, match=r"AvgPool2d\(kernel_size=2\): avg_pool2d: not implemented"):
         nn.AvgPool2d(2)(mt_t(x))
 
@@ -395,11 +395,11 @@ def test_integer_max_pool_conv_and_linear_match_torch(rng, dtype):
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
-@needs_torch
 def test_conv2d_layer_on_int64_is_refused_like_torch():
     x = np.ones((1, 1, 4, 4), np.int64)
-    with pytest.raises(RuntimeError):
-        torch.nn.Conv2d(1, 1, 2)(torch.from_numpy(x))
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(RuntimeError):
+            torch.nn.Conv2d(1, 1, 2)(torch.from_numpy(x))
     with pytest.raises(TypeError, match=r"Conv2d\(1→1\): conv2d: input dtype int64 differs from bias dtype float32"):
         nn.Conv2d(1, 1, 2)(mt_t(x))
 
@@ -429,7 +429,6 @@ def test_layer_errors_keep_numpy_exception_subclasses_readable(monkeypatch):
 
 # ---- wrong-typed hyper-parameters --------------------------------------------------------
 
-@needs_torch
 @pytest.mark.parametrize("call", [
     lambda lib, x, w: lib.nn.functional.conv2d(x, w, stride=2.0),
     lambda lib, x, w: lib.nn.functional.conv2d(x, w, stride=(2, 2.0)),
@@ -450,8 +449,9 @@ def test_layer_errors_keep_numpy_exception_subclasses_readable(monkeypatch):
 def test_wrong_typed_hyper_parameters_raise_type_error(call):
     """F.conv2d(x, w, stride=2.0) was "'float' object is not iterable"."""
     x, w = np.ones((1, 1, 6, 6), np.float32), np.ones((1, 1, 2, 2), np.float32)
-    with pytest.raises(TypeError):
-        call(torch, th_t(x), th_t(w))
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(TypeError):
+            call(torch, th_t(x), th_t(w))
     with pytest.raises(TypeError, match=r"(?i)(conv2d|pool2d).*(stride|padding|dilation|groups|kernel_size)"):
         call(mt, mt_t(x), mt_t(w))
 
@@ -469,7 +469,6 @@ def test_one_element_and_empty_hyper_parameters_mean_what_they_mean_in_torch(cal
     same(call(mt, mt_t(x), mt_t(w)), call(torch, th_t(x), th_t(w)))
 
 
-@needs_torch
 @pytest.mark.parametrize("call", [
     lambda lib, x, w: lib.nn.functional.conv2d(x, w, stride=(2, 2, 2)),
     lambda lib, x, w: lib.nn.functional.conv2d(x, w, stride=[]),
@@ -479,8 +478,9 @@ def test_one_element_and_empty_hyper_parameters_mean_what_they_mean_in_torch(cal
 ])
 def test_wrong_hyper_parameter_values_are_refused(call):
     x, w = np.ones((1, 1, 6, 6), np.float32), np.ones((1, 1, 2, 2), np.float32)
-    with pytest.raises(RuntimeError):
-        call(torch, th_t(x), th_t(w))
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(RuntimeError):
+            call(torch, th_t(x), th_t(w))
     with pytest.raises(ValueError, match=r"(conv2d|max_pool2d): (stride|kernel_size|padding)"):
         call(mt, mt_t(x), mt_t(w))
 
@@ -536,22 +536,21 @@ def test_batch_norm_on_an_empty_batch_matches_torch():
         same(layer.eval()(mt.zeros(*shape)), torch_layer.eval()(torch.zeros(shape)))
 
 
-@needs_torch
 def test_zero_size_spatial_inputs_are_refused_like_torch():
     for call in [lambda F, lib: F.conv2d(lib.zeros(2, 3, 0, 5), lib.zeros(4, 3, 1, 1)),
                  lambda F, lib: F.max_pool2d(lib.zeros(2, 0, 5, 5), 2),
                  lambda F, lib: F.avg_pool2d(lib.zeros(2, 3, 0, 5), 1),
                  lambda F, lib: F.max_pool2d(lib.zeros(0, 5, 5), 2),
                  lambda F, lib: F.avg_pool2d(lib.zeros(1, 1, 1, 5), 2)]:
-        with pytest.raises(RuntimeError):
-            call(torch.nn.functional, torch)
+        if torch is not None:  # torch refuses it too
+            with pytest.raises(RuntimeError):
+                call(torch.nn.functional, torch)
         with pytest.raises(ValueError, match=r"(conv2d|pool2d): "):
             call(F, mt)
 
 
 # ---- dtypes of bias and weight -----------------------------------------------------------
 
-@needs_torch
 @pytest.mark.parametrize("call,match", [
     (lambda lib, t: lib.nn.functional.conv2d(t((1, 1, 4, 4), "float32"), t((1, 1, 2, 2), "float32"), t((1,), "float64")),
      r"conv2d: input dtype float32 differs from bias dtype float64"),
@@ -569,8 +568,9 @@ def test_zero_size_spatial_inputs_are_refused_like_torch():
 ])
 def test_mixed_dtypes_are_refused_like_torch(call, match):
     """A float64 bias with float32 conv/linear inputs used to be accepted."""
-    with pytest.raises(RuntimeError):
-        call(torch, lambda shape, dtype: torch.ones(shape, dtype=getattr(torch, dtype)))
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(RuntimeError):
+            call(torch, lambda shape, dtype: torch.ones(shape, dtype=getattr(torch, dtype)))
     with pytest.raises(TypeError, match=match):
         call(mt, lambda shape, dtype: mt.tensor(np.ones(shape, dtype)))
 
@@ -661,18 +661,18 @@ def test_batchnorm_modes_match_torch(rng, dtype, kwargs):
     same(layer(mt_t(x)), twin(th_t(x)), **tol)
 
 
-@needs_torch
 def test_batch_norm_eps_must_be_positive_when_training():
-    with pytest.raises(ValueError):
-        torch.nn.BatchNorm1d(3, eps=0)(torch.ones(4, 3))
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(ValueError):
+            torch.nn.BatchNorm1d(3, eps=0)(torch.ones(4, 3))
     with pytest.raises(ValueError, match=r"BatchNorm1d\(3\): batch_norm: eps must be positive when training"):
         nn.BatchNorm1d(3, eps=0)(mt.ones(4, 3))
 
 
-@needs_torch
 def test_batch_norm_needs_both_or_neither_running_statistic_when_training():
-    with pytest.raises(ValueError):
-        torch.nn.functional.batch_norm(torch.ones(4, 3), torch.zeros(3), None, training=True)
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(ValueError):
+            torch.nn.functional.batch_norm(torch.ones(4, 3), torch.zeros(3), None, training=True)
     with pytest.raises(ValueError, match="batch_norm: running_mean and running_var must both be None or neither"):
         F.batch_norm(mt.ones(4, 3), mt.zeros(3), None, training=True)
 
@@ -693,7 +693,6 @@ def test_batch_norm_counts_values_per_channel_as_torch():
 
 # ---- Python lists into the layers ---------------------------------------------------------
 
-@needs_torch
 @pytest.mark.parametrize("layer,name", [
     (lambda lib: lib.nn.Linear(3, 2), r"Linear\(3→2\)"),
     (lambda lib: lib.nn.Conv2d(1, 1, 1), r"Conv2d\(1→1\)"),
@@ -704,8 +703,9 @@ def test_batch_norm_counts_values_per_channel_as_torch():
 ])
 def test_a_python_list_into_a_layer_raises_type_error_naming_it(layer, name):
     data = [[[[1.0, 2.0, 3.0]]]] if "Linear" not in name and "BatchNorm" not in name else [[1.0, 2.0, 3.0]]
-    with pytest.raises((TypeError, AttributeError)):
-        layer(torch)(data)
+    if torch is not None:  # torch refuses it too
+        with pytest.raises((TypeError, AttributeError)):
+            layer(torch)(data)
     with pytest.raises(TypeError, match=name + r": expected input to be a Tensor, got list"):
         layer(mt)(data)
 

@@ -424,10 +424,10 @@ def test_relu_inplace_layer_gives_the_same_values_out_of_place():
     assert repr(nn.LeakyReLU(0.1, inplace=True)) == "LeakyReLU(negative_slope=0.1, inplace=True)"
 
 
-@needs_torch
 def test_inplace_on_a_leaf_that_requires_grad_is_refused_as_torch():
-    with pytest.raises(RuntimeError):
-        TF.relu(torch.ones(2, requires_grad=True), inplace=True)
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(RuntimeError):
+            TF.relu(torch.ones(2, requires_grad=True), inplace=True)
     for call in (lambda v: F.relu(v, inplace=True), lambda v: F.leaky_relu(v, inplace=True),
                  lambda v: F.dropout(v, 0.5, inplace=True)):
         with pytest.raises(RuntimeError, match="in-place"):
@@ -830,13 +830,13 @@ def test_a_loss_layer_given_lists_raises_type_error_naming_it(layer, name):
         layer(mt.ones(1, 2), [0])
 
 
-@needs_torch
 @pytest.mark.parametrize("op", ["relu", "leaky_relu", "tanh", "sigmoid", "dropout", "dropout2d", "flatten"])
 def test_a_functional_op_given_a_list_raises_type_error_naming_it(op):
     with pytest.raises(TypeError, match=f"{op}: expected input to be a Tensor, got list"):
         getattr(F, op)([1.0, 2.0])
-    with pytest.raises((TypeError, AttributeError)):     # torch: TypeError or AttributeError
-        getattr(torch if op == "flatten" else TF, op)([1.0, 2.0])
+    if torch is not None:  # torch refuses it too
+        with pytest.raises((TypeError, AttributeError)):     # torch: TypeError or AttributeError
+            getattr(torch if op == "flatten" else TF, op)([1.0, 2.0])
 
 
 # ==== cases the fuzzing found (each: what torch 2.13 does) ======================================
@@ -875,11 +875,11 @@ def test_negative_or_nan_label_smoothing_means_none_as_torch(label_smoothing):
     assert_same(ours, F.cross_entropy(mt.tensor(z), mt.tensor(t)))
 
 
-@needs_torch
 def test_uint8_targets_of_spatial_inputs_follow_torch():
     z = mt.rand(2, 3, 2)
-    with pytest.raises(RuntimeError):
-        TF.cross_entropy(torch.rand(2, 3, 2), torch.zeros(2, 2, dtype=torch.uint8))
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(RuntimeError):
+            TF.cross_entropy(torch.rand(2, 3, 2), torch.zeros(2, 2, dtype=torch.uint8))
     with pytest.raises(TypeError, match="cross_entropy: expected int64 class indices"):
         F.cross_entropy(z, mt.tensor(np.zeros((2, 2), np.uint8)))
     # an empty input reduced to a number passes the forward, then torch's backward refuses

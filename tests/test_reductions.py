@@ -226,13 +226,13 @@ def test_max_keeps_integer_and_bool_dtypes():
     compare(lambda lib, t: t.min(), np.array([True, False]))
 
 
-@needs_torch
 @pytest.mark.parametrize("dtype", [np.int64, np.bool_])
 def test_mean_of_an_integer_tensor_is_refused_as_torch(dtype):
     with pytest.raises(RuntimeError, match="mean"):
         mt.tensor(np.array([1, 0], dtype=dtype)).mean()
-    with pytest.raises(RuntimeError):
-        torch.tensor(np.array([1, 0], dtype=dtype)).mean()
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(RuntimeError):
+            torch.tensor(np.array([1, 0], dtype=dtype)).mean()
 
 
 @needs_torch

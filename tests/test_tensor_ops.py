@@ -196,12 +196,12 @@ def test_integer_tensor_to_negative_integer_tensor_powers_as_torch():
     same(mb ** me, tb ** te)
 
 
-@needs_torch
 def test_integer_tensor_to_a_negative_number_is_refused():
     with pytest.raises(RuntimeError, match="pow: integers to negative integer powers"):
         mt.tensor([2, 3]) ** -1
-    with pytest.raises(RuntimeError):
-        torch.tensor([2, 3]) ** -1
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(RuntimeError):
+            torch.tensor([2, 3]) ** -1
 
 
 def test_pow_gradcheck():
@@ -490,12 +490,12 @@ def test_view_gradcheck():
 
 
 # ---- off the happy path --------------------------------------------------------------------
-@needs_torch
 def test_adding_none_is_a_type_error_naming_add():
     with pytest.raises(TypeError, match="add: expected a tensor or a number as operand, got NoneType"):
         mt.ones(2) + None
-    with pytest.raises(TypeError):
-        torch.ones(2) + None
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(TypeError):
+            torch.ones(2) + None
 
 
 def test_adding_a_string_is_a_type_error():
@@ -641,7 +641,6 @@ def test_from_numpy_shares_memory_both_ways():
     assert array[1, 1] == -1.0
 
 
-@needs_torch
 @pytest.mark.parametrize("bad, error, match", [
     ([1.0, 2.0], TypeError, "from_numpy: expected np.ndarray, got list"),
     (np.float64(1.0), TypeError, "from_numpy: expected np.ndarray, got float64"),
@@ -652,18 +651,19 @@ def test_from_numpy_shares_memory_both_ways():
 def test_from_numpy_refuses_as_torch(bad, error, match):
     with pytest.raises(error, match=match):
         mt.from_numpy(bad)
-    with pytest.raises((TypeError, ValueError)):
-        torch.from_numpy(bad)
+    if torch is not None:  # torch refuses it too
+        with pytest.raises((TypeError, ValueError)):
+            torch.from_numpy(bad)
 
 
-@needs_torch
 @pytest.mark.parametrize("data, error", [(None, TypeError), ("a", TypeError), ([1.0, None], TypeError),
                                          ([[1, 2], [3]], ValueError)], ids=repr)
 def test_tensor_refuses_what_is_not_a_rectangle_of_numbers(data, error):
     with pytest.raises(error, match="tensor: expected"):
         mt.tensor(data)
-    with pytest.raises((TypeError, ValueError, RuntimeError)):
-        torch.tensor(data)
+    if torch is not None:  # torch refuses it too
+        with pytest.raises((TypeError, ValueError, RuntimeError)):
+            torch.tensor(data)
 
 
 @needs_torch
