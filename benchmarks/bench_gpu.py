@@ -66,6 +66,7 @@ class CannotRun(Exception):
 def require_gpu_stack(no_torch):
     """(minitorch_cnn, cupy, torch or None), or CannotRun saying what is missing."""
     sys.path.insert(0, str(REPO))          # time the checkout this script belongs to
+    sys.path.insert(0, str(REPO / "tests"))  # and compare with its models' twins in tests/torch_models.py
     import minitorch_cnn as mt
     try:
         cupy = mt.backend.require_cuda()
@@ -142,8 +143,7 @@ def bench_config(name, batch, args, mt, cupy, torch):
     torch_model = None
     if torch is not None:
         torch.manual_seed(0)
-        sys.path.insert(0, str(REPO / "tests"))     # tests/torch_models.py: the same models in PyTorch
-        from torch_models import TORCH_MODELS
+        from torch_models import TORCH_MODELS   # tests/torch_models.py: the same models in PyTorch
         torch_model = TORCH_MODELS[name]().cuda()
         engine_model.load_state_dict(torch_model.state_dict())          # strict: checks the twins
     engine = EngineRun(mt, engine_model.to("cuda"),
