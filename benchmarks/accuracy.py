@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
 
 import numpy as np
@@ -20,8 +21,11 @@ import torch
 import minitorch_cnn as mt
 from minitorch_cnn.data import FashionMNIST
 from minitorch_cnn.models import get_model
-from minitorch_cnn.models import torch_reference
 from minitorch_cnn.nn import functional as F
+
+# The models' PyTorch twins live with the tests (tests/torch_models.py): the package never needs torch.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests"))
+import torch_models  # noqa: E402
 
 
 class NumpyMaskDropout(torch.nn.Module):
@@ -119,7 +123,7 @@ def main():
         mt.manual_seed(args.seed)
         torch.manual_seed(args.seed)
         ours = get_model(name)
-        theirs = getattr(torch_reference, type(ours).__name__)()
+        theirs = getattr(torch_models, type(ours).__name__)()
         theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
         mt.manual_seed(args.seed)              # the dropout stream starts here, for both
         share_dropout_masks(theirs, args.seed)

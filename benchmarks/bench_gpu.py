@@ -4,7 +4,7 @@ For each model (LeNet5, DigitCNN, SimpleCNN, DeepCNN) and batch size (64, 256) i
 measures images/s of whole training steps: forward, cross-entropy, backward and
 an Adam step, in float32, on random 28×28 inputs already on the GPU (so no data
 loading is timed).  The two frameworks start from the same weights (PyTorch's
-initialisation of minitorch_cnn.models.torch_reference, loaded into the engine),
+initialisation of tests/torch_models.py, loaded into the engine),
 keep their dropout on, and are timed alternately: repeat r runs the engine then
 PyTorch, repeat r + 1 PyTorch then the engine, so clock and temperature drift
 hit both alike.  Each repeat is
@@ -66,6 +66,7 @@ class CannotRun(Exception):
 def require_gpu_stack(no_torch):
     """(minitorch_cnn, cupy, torch or None), or CannotRun saying what is missing."""
     sys.path.insert(0, str(REPO))          # time the checkout this script belongs to
+    sys.path.insert(0, str(REPO / "tests"))  # and compare with its models' twins in tests/torch_models.py
     import minitorch_cnn as mt
     try:
         cupy = mt.backend.require_cuda()
@@ -142,7 +143,7 @@ def bench_config(name, batch, args, mt, cupy, torch):
     torch_model = None
     if torch is not None:
         torch.manual_seed(0)
-        from minitorch_cnn.models.torch_reference import TORCH_MODELS   # the same models in PyTorch
+        from torch_models import TORCH_MODELS   # tests/torch_models.py: the same models in PyTorch
         torch_model = TORCH_MODELS[name]().cuda()
         engine_model.load_state_dict(torch_model.state_dict())          # strict: checks the twins
     engine = EngineRun(mt, engine_model.to("cuda"),

@@ -23,6 +23,9 @@ from collections import defaultdict
 
 import numpy as np
 
+# The models' PyTorch twins live with the tests (tests/torch_models.py): the package never needs torch.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests"))
+
 MODELS = ["lenet5", "digitcnn", "simplecnn", "deepcnn"]
 
 
@@ -31,10 +34,11 @@ def make_pair(name, seed=0):
     import torch
 
     import minitorch_cnn as mt
-    from minitorch_cnn.models import get_model, torch_reference
+    import torch_models
+    from minitorch_cnn.models import get_model
     mt.manual_seed(seed)
     ours = get_model(name)
-    theirs = torch_reference.TORCH_MODELS[name]()
+    theirs = torch_models.TORCH_MODELS[name]()
     theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
     return ours, theirs
 
@@ -208,7 +212,7 @@ def peak_rss_child(engine, name, steps):
     else:
         import torch
 
-        from minitorch_cnn.models.torch_reference import TORCH_MODELS
+        from torch_models import TORCH_MODELS
         step, args = torch_stepper(TORCH_MODELS[name]()), (torch.from_numpy(x), torch.from_numpy(y))
     for _ in range(steps):
         step(*args)

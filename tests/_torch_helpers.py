@@ -6,12 +6,17 @@ compared one for one.  Weights move as NumPy arrays:
 
     copy_weights(torch_model, mt_model)      torch -> minitorch (load_state_dict of torch tensors)
     copy_weights(mt_model, torch_model)      minitorch -> torch (torch.from_numpy of state_dict)
+
+The models themselves are in tests/torch_models.py.  This module imports without torch (the
+files that use it also hold torch-free tests); only the parity tests, marked @needs_torch,
+call what needs it.
 """
 import numpy as np
 import pytest
-import torch
 
 import minitorch_cnn as mt
+
+from _optional import torch
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -21,15 +26,19 @@ def torch_single_thread():
     The parity tests compare, they do not time: on a shared 2-core machine torch's idle OpenMP
     workers spin and starve both engines (a DeepCNN trajectory measured 10x slower).  The
     previous setting comes back when the module is done."""
+    if torch is None:
+        yield
+        return
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
 
 
-# ---- the four models, defined in PyTorch (kept in the package for the benchmarks too) -------
-from minitorch_cnn.models.torch_reference import (  # noqa: E402,F401  (re-exported for the tests)
-    TORCH_MODELS, CNNBlock, DeepCNN, DigitCNN, LeNet5, SimpleCNN)
+def torch_model(name):
+    """A new PyTorch twin (tests/torch_models.py) of the minitorch model called `name`."""
+    import torch_models
+    return torch_models.TORCH_MODELS[name]()
 
 
 def set_dropout(model, p):
@@ -43,7 +52,7 @@ def set_dropout(model, p):
 # ---- arrays and weights -------------------------------------------------------------------
 def to_np(t):
     """A NumPy copy of a minitorch Tensor, torch tensor or array."""
-    if isinstance(t, torch.Tensor):
+    if torch is not None and isinstance(t, torch.Tensor):
         return t.detach().cpu().numpy().copy()
     if isinstance(t, mt.Tensor):
         return np.array(mt.backend.to_numpy(t.data))
@@ -52,7 +61,7 @@ def to_np(t):
 
 def copy_weights(source, target):
     """Copy every parameter and buffer from `source` into `target` (either engine, either way)."""
-    if isinstance(source, torch.nn.Module):
+    if not isinstance(source, mt.nn.Module):
         target.load_state_dict(source.state_dict())                  # torch tensors into minitorch
     else:
         target.load_state_dict({k: torch.from_numpy(v) for k, v in source.state_dict().items()})

@@ -5,15 +5,19 @@ A test writes its computation once, as `fn(F, *tensors)`, where F is either
 operators (`x.sum(dim=1)`, `a @ b`, `x[1:]`) are spelled the same in both.
 The helpers are exposed as session-scoped fixtures, so they work with
 `hypothesis` and need no import path games.
+
+torch is optional: without it `parity_check` skips the tests that ask for it
+(tests/_optional.py), and everything else here works on minitorch alone.
 """
 import types
 
 import numpy as np
 import pytest
-import torch
 
 import minitorch_cnn as mt
 from minitorch_cnn.nn import functional as mtF
+
+from _optional import TORCH_REASON, torch
 
 # float64 parity: both engines evaluate the same formulas in the same precision;
 # the remaining differences are summation order, far below 1e-10.
@@ -24,7 +28,7 @@ def to_numpy(t):
     """A numpy copy of a minitorch or torch tensor (or an array)."""
     if isinstance(t, mt.Tensor):
         return np.array(t.detach().numpy())
-    if isinstance(t, torch.Tensor):
+    if torch is not None and isinstance(t, torch.Tensor):
         return t.detach().cpu().numpy().copy()
     return np.asarray(t)
 
@@ -101,6 +105,9 @@ def distinct(shape, rng, scale=0.1):
 
 @pytest.fixture(scope="session")
 def parity_check():
+    """parity(fn, *args, ...); a test that asks for it skips without torch."""
+    if torch is None:
+        pytest.skip(TORCH_REASON)
     return parity
 
 
@@ -123,6 +130,14 @@ def rng():
 @pytest.fixture(scope="session")
 def distinct_values():
     return distinct
+
+
+def pytest_report_header(config):
+    """Which engine is under test (the checkout or an installed copy) and whether torch is there."""
+    import os
+    versions = f"numpy {np.__version__}, " + (f"torch {torch.__version__}" if torch is not None else
+                                                "torch not installed: the parity tests skip")
+    return [f"minitorch_cnn: {os.path.dirname(mt.__file__)}", versions]
 
 
 def pytest_terminal_summary(terminalreporter):

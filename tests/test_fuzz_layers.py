@@ -7,10 +7,11 @@ minitorch to torch's outcome: the same result and gradients, or both refusing cl
 """
 import numpy as np
 import pytest
-import torch
 from hypothesis import given, settings, strategies as st
 
 from _fuzz import ALL_DTYPES, FLOAT_DTYPES, FUZZ, against_torch, arrays
+
+torch = pytest.importorskip("torch", reason="needs torch: every fuzz case here holds minitorch to torch's outcome")
 
 def hyper(low, high):
     """Mostly a valid int or pair in [low, high] (a one-element tuple included); sometimes an

@@ -1,9 +1,12 @@
 """Fuzz: matmul (`@`) and dtype/device casts against torch: 1-D, 2-D and batched operands with
 broadcast batch dims, zero sizes, mismatched inner dims, mixed dtypes and strided layouts."""
 import numpy as np
+import pytest
 from hypothesis import given, strategies as st
 
 from _fuzz import ALL_DTYPES, FLOAT_DTYPES, FUZZ, against_torch, arrays
+
+pytest.importorskip("torch", reason="needs torch: every fuzz case here holds minitorch to torch's outcome")
 
 
 @st.composite

@@ -12,12 +12,12 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
 
 import minitorch_cnn as mt
 from minitorch_cnn import models, nn
-from minitorch_cnn.models import torch_reference
 from minitorch_cnn.nn import functional as F
+
+from _optional import needs_torch, torch  # torch is None without it: @needs_torch tests skip
 
 F64 = dict(rtol=1e-10, atol=1e-10)
 F16 = dict(rtol=2 ** -10, atol=2 ** -10)
@@ -55,6 +55,7 @@ ADAPTIVE_CASES = [
 ]
 
 
+@needs_torch
 @pytest.mark.parametrize("shape,output_size", ADAPTIVE_CASES)
 def test_adaptive_avg_pool2d_matches_torch_float64(parity_check, rng, shape, output_size):
     x = rng.standard_normal(shape)
@@ -67,6 +68,7 @@ def test_adaptive_avg_pool2d_gradcheck(grad_check, rng, shape, output_size):
     grad_check(lambda F, x: F.adaptive_avg_pool2d(x, output_size), rng.standard_normal(shape))
 
 
+@needs_torch
 def test_adaptive_avg_pool2d_float32_and_float16_match_torch(rng):
     x = rng.standard_normal((2, 3, 11, 7)).astype(np.float32)
     same(F.adaptive_avg_pool2d(mt_t(x), (4, 3)), torch.nn.functional.adaptive_avg_pool2d(th_t(x), (4, 3)),
@@ -88,6 +90,7 @@ def test_adaptive_avg_pool2d_windows_follow_floor_and_ceil():
     np.testing.assert_allclose(F.adaptive_avg_pool2d(x, (3, 1)).numpy().ravel(), [0.5, 2.0, 3.5])
 
 
+@needs_torch
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")   # inf − inf, as intended
 def test_adaptive_avg_pool2d_inf_and_nan_match_torch():
     x = np.ones((1, 1, 5, 4))
@@ -97,6 +100,7 @@ def test_adaptive_avg_pool2d_inf_and_nan_match_torch():
     same(ours, theirs, **F64)
 
 
+@needs_torch
 def test_adaptive_avg_pool2d_empty_batch_and_channels_match_torch():
     """Forward: empty in, empty out.  Backward: torch refuses a gradient with no channels
     (batched) or an empty output size; so do we."""
@@ -121,8 +125,9 @@ def test_adaptive_avg_pool2d_empty_batch_and_channels_match_torch():
     (None, TypeError), (2.5, TypeError), ((2.0, 2), TypeError), ("2", TypeError), (True, TypeError),
     ((2,), ValueError), ((2, 3, 4), ValueError), (-1, ValueError), ((2, -1), ValueError)])
 def test_adaptive_avg_pool2d_refuses_what_torch_refuses(output_size, error):
-    with pytest.raises(Exception):
-        torch.nn.functional.adaptive_avg_pool2d(torch.zeros(1, 1, 4, 4), output_size)
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(Exception):
+            torch.nn.functional.adaptive_avg_pool2d(torch.zeros(1, 1, 4, 4), output_size)
     with pytest.raises(error, match="adaptive_avg_pool2d: output_size"):
         F.adaptive_avg_pool2d(mt.zeros(1, 1, 4, 4), output_size)
 
@@ -132,12 +137,14 @@ def test_adaptive_avg_pool2d_refuses_what_torch_refuses(output_size, error):
     ((5, 5), np.float32, ValueError), ((1, 1, 1, 5, 5), np.float32, ValueError),
     ((1, 1, 4, 4), np.int64, TypeError), ((1, 1, 4, 4), np.bool_, TypeError)])
 def test_adaptive_avg_pool2d_bad_inputs_raise_like_torch(shape, dtype, error):
-    with pytest.raises(Exception):
-        torch.nn.functional.adaptive_avg_pool2d(torch.from_numpy(np.zeros(shape, dtype)), 2)
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(Exception):
+            torch.nn.functional.adaptive_avg_pool2d(torch.from_numpy(np.zeros(shape, dtype)), 2)
     with pytest.raises(error, match="adaptive_avg_pool2d"):
         F.adaptive_avg_pool2d(mt.tensor(np.zeros(shape, dtype)), 2)
 
 
+@needs_torch
 def test_adaptive_avg_pool2d_layer_matches_torch(rng):
     x = rng.standard_normal((2, 3, 9, 7))
     for size in [(None, 2), 4, (3, 5)]:
@@ -160,6 +167,7 @@ UNBATCHED = {
 }
 
 
+@needs_torch
 @pytest.mark.parametrize("case", UNBATCHED)
 def test_unbatched_input_matches_torch(parity_check, rng, distinct_values, case):
     x = distinct_values((4, 7, 6), rng)
@@ -175,6 +183,7 @@ def test_unbatched_input_gradcheck(grad_check, rng, distinct_values, case):
     grad_check(UNBATCHED[case], x, w, b, requires_grad=[True, "conv" in case, "conv" in case])
 
 
+@needs_torch
 def test_unbatched_layers_match_torch(rng):
     x = rng.standard_normal((3, 8, 8)).astype(np.float32)
     conv, twin = nn.Conv2d(3, 5, 3, padding=1), torch.nn.Conv2d(3, 5, 3, padding=1)
@@ -200,6 +209,7 @@ def test_unbatched_conv_with_wrong_channels_names_the_layer():
 
 # ---- float16 batch norm ------------------------------------------------------------------
 
+@needs_torch
 @pytest.mark.parametrize("stats_dtype", [np.float16, np.float32])
 @pytest.mark.parametrize("training", [True, False])
 def test_float16_batch_norm_matches_torch(rng, stats_dtype, training):
@@ -224,6 +234,7 @@ def test_float16_batch_norm_matches_torch(rng, stats_dtype, training):
         same(ours_args[i].grad, theirs_args[i].grad, rtol=1e-2, atol=1e-2)
 
 
+@needs_torch
 def test_batchnorm2d_layer_on_float16_input_keeps_float32_statistics(rng):
     x = (rng.standard_normal((4, 3, 2, 2)) * 2 + 1).astype(np.float16)
     layer, twin = nn.BatchNorm2d(3), torch.nn.BatchNorm2d(3)
@@ -241,15 +252,17 @@ def test_batch_norm_mixed_dtypes_raise_like_torch(x_dtype, stats_dtype, w_dtype)
         w = None if w_dtype is None else tensor(np.ones(3, w_dtype))
         return (tensor(np.ones((4, 3), x_dtype)), tensor(np.zeros(3, stats_dtype)),
                 tensor(np.ones(3, stats_dtype)), w)
-    with pytest.raises(RuntimeError):
-        torch.nn.functional.batch_norm(*args(torch, th_t), training=True)
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(RuntimeError):
+            torch.nn.functional.batch_norm(*args(torch, th_t), training=True)
     with pytest.raises(TypeError, match="batch_norm: expected .* dtype"):
         F.batch_norm(*args(mt, mt_t), training=True)
 
 
 def test_batchnorm_layer_refuses_float64_input_with_float32_parameters():
-    with pytest.raises(RuntimeError):
-        torch.nn.BatchNorm1d(3)(torch.ones(4, 3, dtype=torch.float64))
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(RuntimeError):
+            torch.nn.BatchNorm1d(3)(torch.ones(4, 3, dtype=torch.float64))
     with pytest.raises(TypeError, match=r"BatchNorm1d\(3\): batch_norm: expected"):
         nn.BatchNorm1d(3)(mt.tensor(np.ones((4, 3))))
 
@@ -269,15 +282,17 @@ def test_batchnorm_layer_refuses_float64_input_with_float32_parameters():
     (lambda lib: lib.nn.BatchNorm2d(True), r"BatchNorm2d: num_features must be an int, got bool"),
 ])
 def test_layer_sizes_of_the_wrong_type_raise_type_error(build, match):
-    with pytest.raises(TypeError):
-        build(torch)
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(TypeError):
+            build(torch)
     with pytest.raises(TypeError, match=match):
         build(mt)
 
 
 def test_conv2d_in_channels_of_the_wrong_type_is_refused():
-    with pytest.raises(ValueError):            # torch: "in_channels must be divisible by groups"
-        torch.nn.Conv2d(2.5, 3, 3)
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(ValueError):            # torch: "in_channels must be divisible by groups"
+            torch.nn.Conv2d(2.5, 3, 3)
     with pytest.raises(TypeError, match=r"Conv2d\(2.5→3\): in_channels must be an int, got float"):
         nn.Conv2d(2.5, 3, 3)
 
@@ -285,14 +300,16 @@ def test_conv2d_in_channels_of_the_wrong_type_is_refused():
 def test_negative_sizes_are_refused():
     for build in [lambda lib: lib.nn.Linear(-1, 3), lambda lib: lib.nn.Conv2d(2, -3, 3),
                   lambda lib: lib.nn.BatchNorm2d(-1)]:
-        with pytest.raises(RuntimeError):
-            build(torch)
+        if torch is not None:  # torch refuses it too
+            with pytest.raises(RuntimeError):
+                build(torch)
         with pytest.raises(ValueError, match="must be non-negative"):
             build(mt)
 
 
 # ---- zero features / channels ------------------------------------------------------------
 
+@needs_torch
 def test_linear_with_zero_in_features_is_bias_filled_like_torch():
     """Was a ZeroDivisionError.  torch: the init is a no-op with a warning, the bias is 0."""
     with pytest.warns(UserWarning, match="Initializing zero-element tensors is a no-op"):
@@ -309,6 +326,7 @@ def test_linear_with_zero_in_features_is_bias_filled_like_torch():
     assert x.grad.shape == (3, 0) and layer.weight.grad.shape == (2, 0)
 
 
+@needs_torch
 def test_conv2d_with_zero_in_channels_matches_torch(rng):
     """Was a ZeroDivisionError.  torch returns (N, 0, out_h, out_w), not a bias-filled
     (N, C_out, ...): we give the same, and zero gradients."""
@@ -330,14 +348,16 @@ def test_conv2d_with_zero_in_channels_matches_torch(rng):
 
 
 def test_conv2d_with_zero_out_channels_is_refused():
-    with pytest.raises(RuntimeError):
-        torch.nn.functional.conv2d(torch.zeros(1, 3, 5, 5), torch.zeros(0, 3, 3, 3))
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(RuntimeError):
+            torch.nn.functional.conv2d(torch.zeros(1, 3, 5, 5), torch.zeros(0, 3, 3, 3))
     with pytest.raises(ValueError, match="conv2d: expected a weight with at least 1 output channel"):
         F.conv2d(mt.zeros(1, 3, 5, 5), mt.zeros(0, 3, 3, 3))
 
 
 # ---- integer inputs ----------------------------------------------------------------------
 
+@needs_torch
 def test_avg_pool2d_layer_on_int64_matches_torch():
     """Was `_UFuncOutputCastingError.__init__() missing 4 required positional arguments`.
     torch averages int64 with the window sum divided toward zero."""
@@ -354,12 +374,14 @@ def test_avg_pool2d_layer_on_int64_matches_torch():
 @pytest.mark.parametrize("dtype", [np.int32, np.uint8, np.bool_])
 def test_avg_pool2d_refuses_the_integer_dtypes_torch_refuses(dtype):
     x = np.ones((1, 1, 4, 4), dtype)
-    with pytest.raises(NotImplementedError):
-        torch.nn.functional.avg_pool2d(torch.from_numpy(x), 2)
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(NotImplementedError):
+            torch.nn.functional.avg_pool2d(torch.from_numpy(x), 2)
     with pytest.raises(TypeError, match=r"AvgPool2d\(kernel_size=2\): avg_pool2d: not implemented"):
         nn.AvgPool2d(2)(mt_t(x))
 
 
+@needs_torch
 @pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8])
 def test_integer_max_pool_conv_and_linear_match_torch(rng, dtype):
     x = rng.integers(0 if dtype == np.uint8 else -9, 10, (2, 2, 5, 5)).astype(dtype)
@@ -375,8 +397,9 @@ def test_integer_max_pool_conv_and_linear_match_torch(rng, dtype):
 
 def test_conv2d_layer_on_int64_is_refused_like_torch():
     x = np.ones((1, 1, 4, 4), np.int64)
-    with pytest.raises(RuntimeError):
-        torch.nn.Conv2d(1, 1, 2)(torch.from_numpy(x))
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(RuntimeError):
+            torch.nn.Conv2d(1, 1, 2)(torch.from_numpy(x))
     with pytest.raises(TypeError, match=r"Conv2d\(1→1\): conv2d: input dtype int64 differs from bias dtype float32"):
         nn.Conv2d(1, 1, 2)(mt_t(x))
 
@@ -426,12 +449,14 @@ def test_layer_errors_keep_numpy_exception_subclasses_readable(monkeypatch):
 def test_wrong_typed_hyper_parameters_raise_type_error(call):
     """F.conv2d(x, w, stride=2.0) was "'float' object is not iterable"."""
     x, w = np.ones((1, 1, 6, 6), np.float32), np.ones((1, 1, 2, 2), np.float32)
-    with pytest.raises(TypeError):
-        call(torch, th_t(x), th_t(w))
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(TypeError):
+            call(torch, th_t(x), th_t(w))
     with pytest.raises(TypeError, match=r"(?i)(conv2d|pool2d).*(stride|padding|dilation|groups|kernel_size)"):
         call(mt, mt_t(x), mt_t(w))
 
 
+@needs_torch
 @pytest.mark.parametrize("call", [
     lambda lib, x, w: lib.nn.functional.conv2d(x, w, stride=(2,)),
     lambda lib, x, w: lib.nn.functional.conv2d(x, w, padding=[1], dilation=np.int64(2)),
@@ -453,19 +478,22 @@ def test_one_element_and_empty_hyper_parameters_mean_what_they_mean_in_torch(cal
 ])
 def test_wrong_hyper_parameter_values_are_refused(call):
     x, w = np.ones((1, 1, 6, 6), np.float32), np.ones((1, 1, 2, 2), np.float32)
-    with pytest.raises(RuntimeError):
-        call(torch, th_t(x), th_t(w))
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(RuntimeError):
+            call(torch, th_t(x), th_t(w))
     with pytest.raises(ValueError, match=r"(conv2d|max_pool2d): (stride|kernel_size|padding)"):
         call(mt, mt_t(x), mt_t(w))
 
 
 # ---- empty batches -----------------------------------------------------------------------
 
+@needs_torch
 @pytest.mark.parametrize("name", ["lenet5", "simplecnn", "digitcnn", "deepcnn"])
 @pytest.mark.parametrize("training", [False, True])
 def test_models_take_an_empty_batch_like_torch(name, training):
     """Each model used to raise on N = 0; torch returns logits of shape (0, 10)."""
-    torch_model = torch_reference.TORCH_MODELS[name]().train(training)
+    import torch_models
+    torch_model = torch_models.TORCH_MODELS[name]().train(training)
     model = models.get_model(name).train(training)
     expected = torch_model(torch.zeros(0, 1, 28, 28))
     x = mt.tensor(np.zeros((0, 1, 28, 28), np.float32), requires_grad=True)
@@ -477,6 +505,7 @@ def test_models_take_an_empty_batch_like_torch(name, training):
         assert p.grad is not None and not np.any(p.grad.numpy())
 
 
+@needs_torch
 def test_empty_batches_through_each_op_match_torch(rng):
     x = np.zeros((0, 3, 6, 6), np.float32)
     w, b = rng.standard_normal((4, 3, 3, 3)).astype(np.float32), rng.standard_normal(4).astype(np.float32)
@@ -488,6 +517,7 @@ def test_empty_batches_through_each_op_match_torch(rng):
         same(call(F, mt_t, mt_t(x)), call(torch.nn.functional, th_t, th_t(x)))
 
 
+@needs_torch
 def test_batch_norm_on_an_empty_batch_matches_torch():
     """Training on N = 0: torch returns the empty input normalised (empty), leaves the running
     statistics as they are and still counts the batch."""
@@ -512,8 +542,9 @@ def test_zero_size_spatial_inputs_are_refused_like_torch():
                  lambda F, lib: F.avg_pool2d(lib.zeros(2, 3, 0, 5), 1),
                  lambda F, lib: F.max_pool2d(lib.zeros(0, 5, 5), 2),
                  lambda F, lib: F.avg_pool2d(lib.zeros(1, 1, 1, 5), 2)]:
-        with pytest.raises(RuntimeError):
-            call(torch.nn.functional, torch)
+        if torch is not None:  # torch refuses it too
+            with pytest.raises(RuntimeError):
+                call(torch.nn.functional, torch)
         with pytest.raises(ValueError, match=r"(conv2d|pool2d): "):
             call(F, mt)
 
@@ -537,12 +568,14 @@ def test_zero_size_spatial_inputs_are_refused_like_torch():
 ])
 def test_mixed_dtypes_are_refused_like_torch(call, match):
     """A float64 bias with float32 conv/linear inputs used to be accepted."""
-    with pytest.raises(RuntimeError):
-        call(torch, lambda shape, dtype: torch.ones(shape, dtype=getattr(torch, dtype)))
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(RuntimeError):
+            call(torch, lambda shape, dtype: torch.ones(shape, dtype=getattr(torch, dtype)))
     with pytest.raises(TypeError, match=match):
         call(mt, lambda shape, dtype: mt.tensor(np.ones(shape, dtype)))
 
 
+@needs_torch
 def test_linear_bias_broadcasts_like_torch(rng):
     x, w = rng.standard_normal((2, 3)), rng.standard_normal((4, 3))
     for bias_shape in [(1, 4), (), (1,), (2, 4)]:
@@ -558,6 +591,7 @@ def test_linear_bias_broadcasts_like_torch(rng):
         F.linear(mt_t(x), mt_t(w), mt_t(np.ones(3)))
 
 
+@needs_torch
 def test_float16_conv_and_linear_match_torch(rng):
     x = rng.standard_normal((2, 8, 6, 6)).astype(np.float16)
     w = (rng.standard_normal((4, 8, 3, 3)) * 0.2).astype(np.float16)
@@ -570,6 +604,7 @@ def test_float16_conv_and_linear_match_torch(rng):
 
 # ---- max pooling: −inf beside the padding, NaN -------------------------------------------
 
+@needs_torch
 @pytest.mark.parametrize("values,kernel,stride,padding", [
     (np.full((3, 3), -np.inf), 2, 2, 1),
     ([[-np.inf, 1.0], [2.0, -np.inf]], 2, 1, 1),
@@ -594,6 +629,7 @@ def test_max_pool2d_routes_inf_and_nan_like_torch(values, kernel, stride, paddin
 
 # ---- batch norm modes --------------------------------------------------------------------
 
+@needs_torch
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
 @pytest.mark.parametrize("kwargs", [dict(momentum=None), dict(eps=1e-2), dict(affine=False),
                                     dict(track_running_stats=False), dict(affine=False, track_running_stats=False),
@@ -626,19 +662,22 @@ def test_batchnorm_modes_match_torch(rng, dtype, kwargs):
 
 
 def test_batch_norm_eps_must_be_positive_when_training():
-    with pytest.raises(ValueError):
-        torch.nn.BatchNorm1d(3, eps=0)(torch.ones(4, 3))
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(ValueError):
+            torch.nn.BatchNorm1d(3, eps=0)(torch.ones(4, 3))
     with pytest.raises(ValueError, match=r"BatchNorm1d\(3\): batch_norm: eps must be positive when training"):
         nn.BatchNorm1d(3, eps=0)(mt.ones(4, 3))
 
 
 def test_batch_norm_needs_both_or_neither_running_statistic_when_training():
-    with pytest.raises(ValueError):
-        torch.nn.functional.batch_norm(torch.ones(4, 3), torch.zeros(3), None, training=True)
+    if torch is not None:  # torch refuses it too
+        with pytest.raises(ValueError):
+            torch.nn.functional.batch_norm(torch.ones(4, 3), torch.zeros(3), None, training=True)
     with pytest.raises(ValueError, match="batch_norm: running_mean and running_var must both be None or neither"):
         F.batch_norm(mt.ones(4, 3), mt.zeros(3), None, training=True)
 
 
+@needs_torch
 def test_batch_norm_takes_any_number_of_trailing_dims_like_torch(parity_check, rng):
     x = rng.standard_normal((3, 2, 2, 3, 2))
     parity_check(lambda F, x, w, b: F.batch_norm(x, None, None, w, b, training=True), x,
@@ -664,8 +703,9 @@ def test_batch_norm_counts_values_per_channel_as_torch():
 ])
 def test_a_python_list_into_a_layer_raises_type_error_naming_it(layer, name):
     data = [[[[1.0, 2.0, 3.0]]]] if "Linear" not in name and "BatchNorm" not in name else [[1.0, 2.0, 3.0]]
-    with pytest.raises((TypeError, AttributeError)):
-        layer(torch)(data)
+    if torch is not None:  # torch refuses it too
+        with pytest.raises((TypeError, AttributeError)):
+            layer(torch)(data)
     with pytest.raises(TypeError, match=name + r": expected input to be a Tensor, got list"):
         layer(mt)(data)
 
@@ -683,6 +723,7 @@ def test_a_python_list_into_a_functional_op_raises_type_error(call):
 
 # ---- empty inputs: what torch checks and what it skips (found by tests/test_fuzz_layers.py) ----
 
+@needs_torch
 def test_conv2d_on_an_empty_batch_skips_the_dtype_check_and_promotes_like_torch():
     for x_dtype, w_dtype in [(np.float64, np.float32), (np.int64, np.float32), (np.float32, np.int64)]:
         x, w = np.zeros((0, 3, 5, 5), x_dtype), np.zeros((2, 3, 3, 3), w_dtype)
@@ -693,6 +734,7 @@ def test_conv2d_on_an_empty_batch_skips_the_dtype_check_and_promotes_like_torch(
         F.conv2d(mt.zeros(1, 3, 0, 5), mt.zeros(2, 3, 1, 1), padding=1)
 
 
+@needs_torch
 def test_dilated_integer_conv2d_is_int64_only_like_torch():
     x, w = np.ones((1, 1, 5, 5), np.int32), np.ones((1, 1, 2, 2), np.int32)
     with pytest.raises(NotImplementedError):
@@ -705,6 +747,7 @@ def test_dilated_integer_conv2d_is_int64_only_like_torch():
                                                              dilation=2).numpy())
 
 
+@needs_torch
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")   # the mean of an empty window
 def test_adaptive_avg_pool2d_to_one_pixel_is_torchs_mean_over_the_last_two_dims():
     """torch computes a 1 × 1 output as x.mean((-2, -1)): any rank, NaN for an empty side."""
@@ -725,6 +768,7 @@ def test_adaptive_avg_pool2d_to_one_pixel_is_torchs_mean_over_the_last_two_dims(
          torch.nn.functional.adaptive_avg_pool2d(torch.zeros(0, 1, 1, dtype=torch.long), 2))
 
 
+@needs_torch
 def test_batch_norm_on_an_empty_input_skips_the_checks_torch_skips():
     z = np.zeros
     for x, w in [(z((0, 3), np.int64), z(3, np.float32)), (z((0, 3), np.float64), z(3, np.float32)),

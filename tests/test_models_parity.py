@@ -1,4 +1,4 @@
-"""The four models against their PyTorch twins (tests/_torch_helpers.py): whole training runs.
+"""The four models against their PyTorch twins (tests/torch_models.py): whole training runs.
 
 Trajectory parity (float64): both start from PyTorch's initial weights and take
 20 steps on the same fixed batches, dropout p = 0 and BatchNorm in training
@@ -9,13 +9,15 @@ magnitude, still far below those tolerances.
 """
 import numpy as np
 import pytest
-import torch
 
 import minitorch_cnn as mt
 from minitorch_cnn import models
 
 import _torch_helpers as th
 from _torch_helpers import torch_single_thread  # noqa: F401 (an autouse fixture)
+
+torch = pytest.importorskip("torch", reason="needs torch: the four models are trained beside their PyTorch twins")
+from torch_models import TORCH_MODELS  # noqa: E402  (needs torch)
 
 STEPS, BATCH, NUM_BATCHES = 20, 8, 5
 OPTIMIZERS = {
@@ -35,7 +37,7 @@ def fixed_batches(seed=0, dtype=np.float64):
 def twin_models(name, dtype, dropout=0.0, seed=0):
     """(minitorch model, torch model) with torch's initial weights in both."""
     torch.manual_seed(seed)
-    t_model = th.TORCH_MODELS[name]().to(getattr(torch, np.dtype(dtype).name))
+    t_model = TORCH_MODELS[name]().to(getattr(torch, np.dtype(dtype).name))
     mt_model = models.get_model(name).to(dtype)
     th.copy_weights(t_model, mt_model)
     th.set_dropout(t_model, dropout)
@@ -44,7 +46,7 @@ def twin_models(name, dtype, dropout=0.0, seed=0):
 
 
 @pytest.mark.parametrize("opt_name", list(OPTIMIZERS))
-@pytest.mark.parametrize("name", list(th.TORCH_MODELS))
+@pytest.mark.parametrize("name", list(TORCH_MODELS))
 def test_float64_training_trajectory_matches_torch(name, opt_name):
     mt_model, t_model = twin_models(name, np.float64)
     make_mt, make_t = OPTIMIZERS[opt_name]
@@ -74,7 +76,7 @@ def test_float64_training_trajectory_matches_torch(name, opt_name):
                                    rtol=1e-6, atol=1e-8, err_msg="eval outputs after training")
 
 
-@pytest.mark.parametrize("name", list(th.TORCH_MODELS))
+@pytest.mark.parametrize("name", list(TORCH_MODELS))
 def test_float32_single_step_matches_torch(name):
     """Float32 trajectories are chaotic: compare float32 per step, not per trajectory.
 
@@ -109,11 +111,11 @@ def test_float32_single_step_matches_torch(name):
     th.assert_state_close(mt_model, t_model, rtol=1e-6, atol=1e-6, what="after one float32 step")
 
 
-@pytest.mark.parametrize("name", list(th.TORCH_MODELS))
+@pytest.mark.parametrize("name", list(TORCH_MODELS))
 def test_forward_with_dropout_in_eval_mode_matches_torch(name):
     """The default dropout rates; eval mode makes dropout the identity in both engines."""
     torch.manual_seed(3)
-    t_model = th.TORCH_MODELS[name]().double().eval()
+    t_model = TORCH_MODELS[name]().double().eval()
     mt_model = th.copy_weights(t_model, models.get_model(name).double().eval())
     x = fixed_batches(seed=2)[0][0][:4]
     with mt.no_grad(), torch.no_grad():
@@ -123,6 +125,6 @@ def test_forward_with_dropout_in_eval_mode_matches_torch(name):
 
 
 def test_parameter_counts():
-    counts = {name: sum(p.numel() for p in models.get_model(name).parameters()) for name in th.TORCH_MODELS}
-    assert counts == {name: sum(p.numel() for p in cls().parameters()) for name, cls in th.TORCH_MODELS.items()}
+    counts = {name: sum(p.numel() for p in models.get_model(name).parameters()) for name in TORCH_MODELS}
+    assert counts == {name: sum(p.numel() for p in cls().parameters()) for name, cls in TORCH_MODELS.items()}
     assert counts["digitcnn"] == 206_922

@@ -14,7 +14,6 @@ import re
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given, settings, strategies as st
 
 import minitorch_cnn as mt
@@ -23,6 +22,7 @@ from minitorch_cnn.nn import init
 
 import _torch_helpers as th
 from _torch_helpers import torch_single_thread  # noqa: F401 (an autouse fixture)
+from _optional import needs_torch, torch  # torch is None without it: @needs_torch tests skip
 
 F64 = dict(rtol=1e-10, atol=1e-10)
 
@@ -79,6 +79,7 @@ def normal(*shape):
 
 
 # ---- Conv2d and Linear ----------------------------------------------------------------------
+@needs_torch
 @pytest.mark.parametrize("kwargs, shape", [
     (dict(in_channels=3, out_channels=4, kernel_size=3), (2, 3, 7, 6)),
     (dict(in_channels=2, out_channels=3, kernel_size=(3, 2), stride=(2, 1), padding=(1, 2), dilation=(1, 2)),
@@ -91,6 +92,7 @@ def test_conv2d_matches_torch(kwargs, shape):
     layer_parity(nn.Conv2d(**kwargs), torch.nn.Conv2d(**kwargs), normal(*shape))
 
 
+@needs_torch
 @settings(max_examples=15, deadline=None)
 @given(groups=st.integers(1, 3), cin=st.integers(1, 2), cout=st.integers(1, 2), k=st.integers(1, 3),
        stride=st.integers(1, 2), padding=st.integers(0, 2), dilation=st.integers(1, 2),
@@ -103,6 +105,7 @@ def test_conv2d_random_hyper_parameters(groups, cin, cout, k, stride, padding, d
                  steps=2, seed=seed)
 
 
+@needs_torch
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("shape", [(5, 7), (2, 3, 7)], ids=["2d", "3d"])
 def test_linear_matches_torch(bias, shape):
@@ -121,6 +124,7 @@ def test_layers_name_themselves_in_shape_errors():
 
 
 # ---- pooling --------------------------------------------------------------------------------
+@needs_torch
 @pytest.mark.parametrize("kwargs, shape", [
     (dict(kernel_size=2), (2, 3, 8, 8)),
     (dict(kernel_size=2), (2, 3, 7, 9)),                  # odd sizes: the last row/column is dropped
@@ -131,6 +135,7 @@ def test_max_pool2d_matches_torch(kwargs, shape):
     layer_parity(nn.MaxPool2d(**kwargs), torch.nn.MaxPool2d(**kwargs), normal(*shape))
 
 
+@needs_torch
 @pytest.mark.parametrize("kwargs, shape", [
     (dict(kernel_size=2), (2, 3, 8, 8)),
     (dict(kernel_size=2), (2, 3, 7, 9)),
@@ -148,6 +153,7 @@ BN_CASES = [dict(), dict(momentum=None), dict(momentum=0.3, eps=1e-3), dict(affi
 BN_IDS = ["default", "cumulative", "momentum-eps", "no-affine", "no-running-stats"]
 
 
+@needs_torch
 @pytest.mark.parametrize("kwargs", BN_CASES, ids=BN_IDS)
 def test_batch_norm2d_matches_torch_in_training_and_eval(kwargs):
     """Training: batch statistics, running_mean/var (unbiased) and num_batches_tracked after each
@@ -156,6 +162,7 @@ def test_batch_norm2d_matches_torch_in_training_and_eval(kwargs):
     layer_parity(nn.BatchNorm2d(3, **kwargs), torch.nn.BatchNorm2d(3, **kwargs), make, eval_after=True)
 
 
+@needs_torch
 @pytest.mark.parametrize("kwargs", BN_CASES, ids=BN_IDS)
 @pytest.mark.parametrize("shape", [(6, 4), (3, 4, 5)], ids=["NC", "NCL"])
 def test_batch_norm1d_matches_torch_in_training_and_eval(kwargs, shape):
@@ -190,6 +197,7 @@ def test_dropout_eval_is_identity_with_identity_gradient():
     np.testing.assert_array_equal(th.to_np(x.grad), np.ones((4, 5)))
 
 
+@needs_torch
 @pytest.mark.parametrize("p", [0.2, 0.5, 0.8])
 def test_dropout_training_drops_a_fraction_p_and_scales_the_rest(p):
     """Masks come from different generators than torch's, so the check is statistical:
@@ -224,11 +232,13 @@ def test_dropout_extremes_and_bad_p():
 
 
 # ---- activations, Flatten, Identity, Sequential -----------------------------------------------
+@needs_torch
 @pytest.mark.parametrize("name", ["ReLU", "Tanh", "Sigmoid", "Identity"])
 def test_activations_match_torch(name):
     layer_parity(getattr(nn, name)(), getattr(torch.nn, name)(), normal(3, 4, 5))
 
 
+@needs_torch
 @pytest.mark.parametrize("dims", [(), (1, -1), (0, -1), (2, 3), (1, 2)])
 def test_flatten_matches_torch(dims):
     layer_parity(nn.Flatten(*dims), torch.nn.Flatten(*dims), normal(2, 3, 4, 5), steps=2)
@@ -246,10 +256,12 @@ def _small_net(lib):
                           lib.Linear(6, 3))
 
 
+@needs_torch
 def test_sequential_matches_torch():
     layer_parity(_small_net(nn), _small_net(torch.nn), normal(4, 2, 8, 8), eval_after=True)
 
 
+@needs_torch
 def test_sequential_container_api():
     seq = _small_net(nn)
     ref = _small_net(torch.nn)
@@ -267,6 +279,7 @@ def test_sequential_container_api():
 
 
 # ---- losses -------------------------------------------------------------------------------
+@needs_torch
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_cross_entropy_loss_matches_torch(reduction):
     rng = np.random.default_rng(3)
@@ -284,6 +297,7 @@ def test_cross_entropy_loss_matches_torch(reduction):
         close(zm.grad, zt.grad, f"step {step}: gradient")
 
 
+@needs_torch
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_mse_loss_matches_torch(reduction):
     rng = np.random.default_rng(4)
@@ -300,6 +314,7 @@ def test_mse_loss_matches_torch(reduction):
         close(ym.grad, yt.grad, f"step {step}: gradient of target")
 
 
+@needs_torch
 def test_linear_trained_with_cross_entropy_matches_torch():
     """A Linear layer and CrossEntropyLoss, 10 SGD-momentum steps in both engines."""
     rng = np.random.default_rng(6)
@@ -320,10 +335,11 @@ def test_linear_trained_with_cross_entropy_matches_torch():
 
 
 # ---- state_dict and load_state_dict -----------------------------------------------------------
-@pytest.mark.parametrize("name", list(th.TORCH_MODELS))
+@needs_torch
+@pytest.mark.parametrize("name", list(models.MODELS))
 def test_state_dict_keys_order_shapes_and_dtypes_are_torchs(name):
     mine = models.get_model(name).state_dict()
-    theirs = th.TORCH_MODELS[name]().state_dict()
+    theirs = th.torch_model(name).state_dict()
     assert list(mine) == list(theirs)
     for key, value in theirs.items():
         assert mine[key].shape == tuple(value.shape), key
@@ -331,6 +347,7 @@ def test_state_dict_keys_order_shapes_and_dtypes_are_torchs(name):
         assert isinstance(mine[key], np.ndarray)
 
 
+@needs_torch
 @pytest.mark.parametrize("make", [
     lambda lib: lib.Conv2d(2, 4, 3, bias=False), lambda lib: lib.BatchNorm2d(3, affine=False),
     lambda lib: lib.BatchNorm1d(3, track_running_stats=False), lambda lib: lib.Linear(3, 2, bias=False),
@@ -348,11 +365,12 @@ def test_state_dict_is_a_copy():
     assert not np.any(th.to_np(layer.weight) == 7)
 
 
-@pytest.mark.parametrize("name", list(th.TORCH_MODELS))
+@needs_torch
+@pytest.mark.parametrize("name", list(models.MODELS))
 def test_weights_move_both_ways_and_give_the_same_outputs(name):
     """torch -> minitorch with torch tensors; minitorch -> torch with torch.from_numpy."""
     torch.manual_seed(0)
-    t_model = th.TORCH_MODELS[name]().double().eval()
+    t_model = th.torch_model(name).double().eval()
     mt_model = th.copy_weights(t_model, models.get_model(name).double().eval())
     th.assert_state_close(mt_model, t_model, rtol=0, atol=0, what="torch -> minitorch")
     x = np.random.default_rng(0).standard_normal((2, 1, 28, 28))
@@ -360,10 +378,11 @@ def test_weights_move_both_ways_and_give_the_same_outputs(name):
 
     mt.manual_seed(1)
     source = models.get_model(name).double()
-    target = th.copy_weights(source, th.TORCH_MODELS[name]().double())
+    target = th.copy_weights(source, th.torch_model(name).double())
     th.assert_state_close(source, target, rtol=0, atol=0, what="minitorch -> torch")
 
 
+@needs_torch
 def test_load_state_dict_takes_numpy_and_torch_and_keeps_the_dtype():
     layer = nn.Conv2d(2, 3, 3)                                         # float32
     rng = np.random.default_rng(0)
@@ -389,6 +408,7 @@ def test_load_state_dict_takes_numpy_and_torch_and_keeps_the_dtype():
     assert bn.num_batches_tracked.item() == 7
 
 
+@needs_torch
 def test_load_state_dict_strict_reports_missing_and_unexpected_keys_like_torch():
     state = models.LeNet5().state_dict()
     del state["fc1.bias"], state["conv1.weight"]
@@ -397,7 +417,8 @@ def test_load_state_dict_strict_reports_missing_and_unexpected_keys_like_torch()
         models.LeNet5().load_state_dict(state)
     for key in ("fc1.bias", "conv1.weight", "fc4.weight"):
         assert key in str(info.value)
-    t_result = th.LeNet5().load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=False)
+    t_result = th.torch_model("lenet5").load_state_dict({k: torch.from_numpy(v) for k, v in state.items()},
+                                                        strict=False)
     mt_model = models.LeNet5()
     before = th.to_np(mt_model.conv1.weight)
     result = mt_model.load_state_dict(state, strict=False)
@@ -416,6 +437,7 @@ def test_load_state_dict_shape_mismatch_raises_even_when_not_strict():
 
 
 # ---- initialisation ---------------------------------------------------------------------------
+@needs_torch
 @pytest.mark.parametrize("make, fan_in", [
     (lambda lib: lib.Linear(400, 120), 400), (lambda lib: lib.Conv2d(6, 16, 5), 150),
     (lambda lib: lib.Conv2d(8, 16, 3, groups=4), 18), (lambda lib: lib.Linear(3, 2000), 3)])
@@ -438,6 +460,7 @@ def test_default_init_has_torchs_bounds(make, fan_in):
             assert abs(w.std() - w_t.std()) < 0.04 * bound
 
 
+@needs_torch
 def test_batch_norm_init_is_ones_zeros_and_fresh_statistics():
     bn, ref = nn.BatchNorm2d(5), torch.nn.BatchNorm2d(5)
     for key, value in ref.state_dict().items():
@@ -455,6 +478,7 @@ INIT_CASES = [
 ]
 
 
+@needs_torch
 @pytest.mark.parametrize("name, kwargs", INIT_CASES, ids=[f"{n}{k}" for n, k in INIT_CASES])
 @pytest.mark.parametrize("shape", [(300, 200), (64, 32, 3, 3)], ids=["linear", "conv"])
 def test_init_functions_match_torchs_distribution(name, kwargs, shape):
@@ -502,6 +526,7 @@ def test_constant_inits_and_dtype():
     assert init.constant_(w, 0.25) is w and np.all(th.to_np(w) == 0.25) and w.dtype == np.float64
 
 
+@needs_torch
 @pytest.mark.parametrize("nonlinearity, param", [
     ("linear", None), ("conv1d", None), ("conv2d", None), ("sigmoid", None),
     ("tanh", None), ("relu", None), ("leaky_relu", None), ("leaky_relu", 0.2), ("leaky_relu", math.sqrt(5))])
@@ -519,6 +544,7 @@ def test_calculate_gain_extras_and_errors():
         init.kaiming_uniform_(mt.zeros(3, 3), mode="fan_avg")
 
 
+@needs_torch
 @pytest.mark.parametrize("shape", [(5, 3), (8, 4, 3, 3), (6, 2, 5, 1)])
 def test_fan_in_and_fan_out_match_torch(shape):
     expected = torch.nn.init._calculate_fan_in_and_fan_out(torch.zeros(shape))
@@ -551,9 +577,10 @@ def test_manual_seed_makes_init_dropout_and_shuffling_reproducible():
 
 
 # ---- the Module API ---------------------------------------------------------------------------
-@pytest.mark.parametrize("name", list(th.TORCH_MODELS))
+@needs_torch
+@pytest.mark.parametrize("name", list(models.MODELS))
 def test_module_traversal_matches_torch(name):
-    mine, theirs = models.get_model(name), th.TORCH_MODELS[name]()
+    mine, theirs = models.get_model(name), th.torch_model(name)
     assert [n for n, _ in mine.named_parameters()] == [n for n, _ in theirs.named_parameters()]
     assert [p.shape for p in mine.parameters()] == [tuple(p.shape) for p in theirs.parameters()]
     assert all(isinstance(p, nn.Parameter) and p.requires_grad for p in mine.parameters())
@@ -619,16 +646,19 @@ def _torch_repr_with_known_differences(text):
     return re.sub(r"(BatchNorm[12]d\(.*), bias=(True|False)", r"\1", text)
 
 
+@needs_torch
 def test_repr_of_lenet5_is_torchs():
-    assert repr(models.LeNet5()).splitlines() == repr(th.LeNet5()).splitlines()
+    assert repr(models.LeNet5()).splitlines() == repr(th.torch_model("lenet5")).splitlines()
 
 
+@needs_torch
 @pytest.mark.parametrize("name", ["simplecnn", "digitcnn", "deepcnn"])
 def test_repr_matches_torch_up_to_stated_differences(name):
     assert repr(models.get_model(name)).splitlines() == \
-        _torch_repr_with_known_differences(repr(th.TORCH_MODELS[name]())).splitlines()
+        _torch_repr_with_known_differences(repr(th.torch_model(name))).splitlines()
 
 
+@needs_torch
 @pytest.mark.parametrize("make", [
     lambda lib: lib.Conv2d(4, 8, 3, stride=2, padding=1, dilation=2, groups=2, bias=False),
     lambda lib: lib.BatchNorm1d(3, momentum=None, affine=False), lambda lib: lib.Flatten(0, 2),
@@ -658,6 +688,7 @@ def test_parameter_and_module_registration():
         net.missing
 
 
+@needs_torch
 def test_assigning_to_a_parameter_or_buffer_name_behaves_like_torch():
     """A Tensor assigned to a buffer's name replaces the buffer (it stays in state_dict); a plain
     Tensor or an array assigned to a parameter's name is refused instead of silently
@@ -676,7 +707,7 @@ def test_assigning_to_a_parameter_or_buffer_name_behaves_like_torch():
         bn.running_mean = None                                         # stays registered, as None
         assert "running_mean" not in bn.state_dict() and "running_mean" in dict(bn._buffers)
     # replacing a layer keeps its place: parameters, state_dict and repr stay in torch's order
-    mine, theirs = models.LeNet5(), th.LeNet5()
+    mine, theirs = models.LeNet5(), th.torch_model("lenet5")
     mine.conv1, theirs.conv1 = nn.Conv2d(1, 6, 3, padding=1), torch.nn.Conv2d(1, 6, 3, padding=1)
     mine.fc1.bias, theirs.fc1.bias = nn.Parameter(np.zeros(120, np.float32)), torch.nn.Parameter(torch.zeros(120))
     assert list(mine.state_dict()) == list(theirs.state_dict())
@@ -685,6 +716,7 @@ def test_assigning_to_a_parameter_or_buffer_name_behaves_like_torch():
         mine.pool1 = "not a module"
 
 
+@needs_torch
 def test_shared_modules_are_traversed_once_but_saved_under_every_name_like_torch():
     """Tied weights: parameters() lists a shared Parameter once (an optimizer must step it once),
     state_dict lists it under each name, and both load back."""

@@ -13,7 +13,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 import minitorch_cnn as mt
 from minitorch_cnn import optim
@@ -21,6 +20,8 @@ from minitorch_cnn.optim import lr_scheduler
 
 import _torch_helpers as th
 from _torch_helpers import torch_single_thread  # noqa: F401 (an autouse fixture)
+
+torch = pytest.importorskip("torch", reason="needs torch: the optimizers and schedules are held to torch.optim")
 
 RTOL = 1e-12
 SHAPES = [(4, 3), (5,), (2, 3, 2, 2), ()]          # () : a 0-d parameter (a learnable scalar)

@@ -10,12 +10,13 @@ import itertools
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 import minitorch_cnn as mt
 from minitorch_cnn.nn import functional as F
+
+torch = pytest.importorskip("torch", reason="needs torch: every test here compares with PyTorch")
 
 # conv2d / linear in float32: GEMMs over at most a few hundred products per
 # output; different blocking/summation order gives ~1e-7..1e-6 relative error.

@@ -3,7 +3,6 @@ import io
 
 import numpy as np
 import pytest
-import torch
 
 import minitorch_cnn as mt
 from minitorch_cnn import models
@@ -11,6 +10,7 @@ from minitorch_cnn.summary import main, summary_rows
 
 import _torch_helpers as th
 from _torch_helpers import torch_single_thread  # noqa: F401 (an autouse fixture)
+from _optional import needs_torch, torch  # torch is None without it: @needs_torch tests skip
 
 
 def test_digitcnn_summary_reports_206922_parameters_and_a_10x10_field_after_pool2():
@@ -34,10 +34,11 @@ def test_summary_rows_receptive_fields_and_im2col_bytes():
     assert lenet[:4] == ["5×5", "6×6", "14×14", "16×16"]
 
 
-@pytest.mark.parametrize("name", list(th.TORCH_MODELS))
+@needs_torch
+@pytest.mark.parametrize("name", list(models.MODELS))
 def test_summary_shapes_and_parameters_match_torch_leaf_by_leaf(name):
     """Output shape and parameter count of every leaf layer, in call order, as torch's twin reports them."""
-    t_model, seen = th.TORCH_MODELS[name]().eval(), []
+    t_model, seen = th.torch_model(name).eval(), []
     leaves = [(n, m) for n, m in t_model.named_modules() if not list(m.children())]
     for leaf_name, leaf in leaves:
         leaf.register_forward_hook(lambda m, i, o, n=leaf_name: seen.append(

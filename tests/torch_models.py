@@ -2,7 +2,10 @@
 
 Their state_dict keys match minitorch_cnn.models one for one, so weights move both
 ways.  The parity tests and the benchmarks compare against these; a reader can
-hold each one beside its minitorch_cnn twin.  Importing this module needs torch.
+hold each one beside its minitorch_cnn twin.  They live with the tests, not in the
+package, because the engine never needs torch: the tests import this module
+directly (tests/ is on their path), the benchmarks put tests/ on sys.path first.
+Importing this module needs torch.
 """
 import torch
 from torch import nn
