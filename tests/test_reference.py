@@ -19,25 +19,9 @@ from minitorch_cnn import reference
 from minitorch_cnn.nn import functional as F
 from minitorch_cnn.ops import conv as fast_conv
 
+from _layouts import fast_columns, is_tap_major
+
 TOL = dict(rtol=1e-12, atol=1e-12)
-
-
-def fast_columns(ref_col, channels, kernel):
-    """reference.im2col's columns are (c, i, j) (torch's unfold order); ops/conv.py's im2col
-    stores (i, j, c), channels last.  The same matrix, columns permuted."""
-    kh, kw = kernel
-    return ref_col.reshape(-1, channels, kh, kw).transpose(0, 2, 3, 1).reshape(ref_col.shape[0], -1)
-
-
-def reference_columns(fast_col, channels, kernel):
-    """The inverse permutation: (i, j, c) columns back to (c, i, j)."""
-    kh, kw = kernel
-    return np.asarray(fast_col).reshape(-1, kh, kw, channels).transpose(0, 3, 1, 2).reshape(fast_col.shape[0], -1)
-
-
-def is_tap_major(col):
-    """ops/conv.py's im2col stores col as (kh·kw·C, rows) for few channels (a transposed view)."""
-    return not col.flags.c_contiguous and col.T.flags.c_contiguous
 
 
 # ---- geometries --------------------------------------------------------------------------
