@@ -13,6 +13,7 @@ floor of 1e-12 for values near 0), never bit for bit.
 """
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import minitorch_cnn as mt
 from minitorch_cnn import reference
@@ -382,3 +383,67 @@ def test_batch_norm2d_layer_in_eval_mode_is_the_reference_formula():
     with mt.no_grad():
         np.testing.assert_allclose(layer(mt.tensor(x)).data, expected, **TOL)
     np.testing.assert_allclose(layer(mt.tensor(x)).data, expected, **TOL)
+
+
+# ---- hypothesis: geometries nobody picked by hand ------------------------------------------
+
+SETTINGS = settings(max_examples=40, deadline=None, derandomize=True)
+
+
+@st.composite
+def conv_geometries(draw):
+    groups = draw(st.sampled_from([1, 2, 3]))
+    c_per_group, o_per_group = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = (draw(st.integers(0, 3)), draw(st.integers(0, 3)))
+    dilation = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    hw = tuple(draw(st.integers(max(1, d * (k - 1) + 1 - 2 * p), 12))
+               for k, p, d in zip(kernel, padding, dilation))
+    x_shape = (draw(st.integers(1, 3)), groups * c_per_group) + hw
+    return x_shape, (groups * o_per_group, c_per_group) + kernel, stride, padding, dilation, groups
+
+
+@SETTINGS
+@given(conv_geometries(), st.integers(0, 2**32 - 1))
+def test_conv2d_hypothesis_is_the_reference(geometry, seed):
+    x_shape, w_shape, stride, padding, dilation, groups = geometry
+    x, w, b = _conv_data(x_shape, w_shape, seed)
+    args = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    np.testing.assert_array_equal(fast_conv.im2col(x, w_shape[2:], stride, padding, dilation),
+                                  fast_columns(reference.im2col(x, w_shape[2:], stride, padding, dilation),
+                                               x_shape[1], w_shape[2:]))
+    tx, tw, tb = (mt.tensor(a, requires_grad=True) for a in (x, w, b))
+    out = F.conv2d(tx, tw, tb, **args)
+    np.testing.assert_allclose(out.data, reference.conv2d(x, w, b, **args), **TOL)
+    g = np.random.default_rng(seed).standard_normal(out.shape)
+    out.backward(mt.tensor(g))
+    for got, expected in zip((tx, tw, tb), reference.conv2d_backward(g, x, w, **args)):
+        np.testing.assert_allclose(got.grad.data, expected, **TOL)
+
+
+@st.composite
+def pool_geometries(draw):
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    stride = draw(st.one_of(st.none(), st.tuples(st.integers(1, 4), st.integers(1, 4))))
+    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    hw = tuple(draw(st.integers(max(1, k - 2 * p), 11)) for k, p in zip(kernel, padding))
+    return (draw(st.integers(1, 2)), draw(st.integers(1, 3))) + hw, kernel, stride, padding
+
+
+@SETTINGS
+@given(pool_geometries(), st.sampled_from(["normal", "ties", "special"]), st.booleans(), st.integers(0, 2**32 - 1))
+def test_pooling_hypothesis_is_the_reference(geometry, kind, count_include_pad, seed):
+    x_shape, kernel, stride, padding = geometry
+    rng = np.random.default_rng(seed)
+    x = _pool_input(x_shape, rng, kind)
+    out_shape = reference.max_pool2d(x, kernel, stride, padding)[0].shape
+    _max_pool_check(x, kernel, stride, padding, rng.integers(1, 50, size=out_shape).astype(np.float64))
+    x = rng.standard_normal(x_shape)
+    tx = mt.tensor(x, requires_grad=True)
+    out = F.avg_pool2d(tx, kernel, stride, padding, count_include_pad=count_include_pad)
+    np.testing.assert_allclose(out.data, reference.avg_pool2d(x, kernel, stride, padding, count_include_pad), **TOL)
+    g = rng.standard_normal(out.shape)
+    out.backward(mt.tensor(g))
+    np.testing.assert_allclose(
+        tx.grad.data, reference.avg_pool2d_backward(g, x_shape, kernel, stride, padding, count_include_pad), **TOL)

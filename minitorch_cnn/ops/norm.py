@@ -1,9 +1,13 @@
-"""Batch normalisation over (N, C, *), exactly as PyTorch defines it.
+"""Batch normalisation over (N, C, *), exactly as PyTorch defines it.  Its definition:
+minitorch_cnn/reference.py's batch_norm, batch_norm_backward and update_running_stats
+(plain whole-array NumPy); tests/test_reference.py holds everything below equal to them.
 
 Training normalises with the batch's biased variance and updates the running
 variance with the unbiased one; evaluation uses the running statistics.
 float16 inputs are normalised in float32 (one rounding at the end), with float16
 parameters and statistics, or float32 ones (torch's CPU "mixed" mode).
+The fast path sums over channels with einsum and, in inference, folds the whole
+layer into one per-channel scale and shift (tools/time_tricks.py times both).
 """
 import numbers
 

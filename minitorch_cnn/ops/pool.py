@@ -1,11 +1,16 @@
-"""Max and average pooling over 2-D windows.
+"""Max and average pooling over 2-D windows.  Their definition: minitorch_cnn/reference.py's
+max_pool2d, max_pool2d_backward, avg_pool2d and avg_pool2d_backward (loops, one window at
+a time); tests/test_reference.py holds everything below equal to them.
 
-Both walk the kh·kw offsets of the window: for offset (i, j), the strided view
-`x[:, :, i::sh, j::sw]` (cut to out_h × out_w) holds that offset's element of
-every window at once.  So a pool is kh·kw whole-array steps and never unfolds
-the windows into a copy of kh·kw times the input.  (With kernel == stride these are
-the views x.reshape(N, C, out_h, kh, out_w, kw)[:, :, :, i, :, j].)  The four
-*_forward/*_backward functions are the NumPy code; on CuPy arrays their CUDA twins run.
+The fast path walks the kh·kw offsets of the window instead: for offset (i, j), the
+strided view `x[:, :, i::sh, j::sw]` (cut to out_h × out_w) holds that offset's element
+of every window at once.  So a pool is kh·kw whole-array steps and never unfolds the
+windows into a copy of kh·kw times the input.  (With kernel == stride these are the views
+x.reshape(N, C, out_h, kh, out_w, kw)[:, :, :, i, :, j].)  Max pooling's argmax is the
+winner's window offset i·kw + j, found by counting (the reference stores the flat
+index y·W + x).  The four *_forward/*_backward functions are the NumPy code; on CuPy
+arrays their CUDA twins (kernels/pool.cu) run.  Each trick's comment says what it buys,
+timed by tools/time_tricks.py on LeNet-5-sized float32 inputs.
 
 Adaptive average pooling picks its windows from the output size instead (start
 ⌊i·H/out⌋, end ⌈(i+1)·H/out⌉: uneven, and overlapping when out does not divide H).
