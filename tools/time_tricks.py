@@ -110,6 +110,27 @@ def t_col2im_strided_adds():
     compare("col2im strided adds vs np.add.at", lambda: conv.col2im(col, x_shape, k, s, p, d), add_at, number=3)
 
 
+def t_inference_slicing():
+    """No-grad conv at batch 1000 in slices of INFERENCE_COL_BYTES of columns vs all at once."""
+    import minitorch_cnn as mt
+    from minitorch_cnn.nn import functional as F
+    for name, x_shape, w_shape, padding in [("conv1", (1000, 1, 28, 28), (6, 1, 5, 5), 2),
+                                            ("conv2", (1000, 6, 14, 14), (16, 6, 5, 5), 0)]:
+        x = mt.tensor(rng.standard_normal(x_shape).astype(F32))
+        w = mt.tensor(rng.standard_normal(w_shape).astype(F32))
+        b = mt.tensor(rng.standard_normal(w_shape[0]).astype(F32))
+
+        def run(col_bytes):
+            conv.INFERENCE_COL_BYTES = col_bytes
+            with mt.no_grad():
+                F.conv2d(x, w, b, padding=padding)
+        default = conv.INFERENCE_COL_BYTES
+        try:
+            compare(f"inference batch slicing, {name}", lambda: run(default), lambda: run(1 << 40), number=3)
+        finally:
+            conv.INFERENCE_COL_BYTES = default
+
+
 # ---- pool.py -----------------------------------------------------------------------------
 
 X_POOL = rng.standard_normal((64, 6, 28, 28)).astype(F32)
