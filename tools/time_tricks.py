@@ -110,6 +110,42 @@ def t_col2im_strided_adds():
     compare("col2im strided adds vs np.add.at", lambda: conv.col2im(col, x_shape, k, s, p, d), add_at, number=3)
 
 
+def t_output_order():
+    """Forward GEMM as W·colᵀ (O, rows), reordered by runs of oh·ow, vs col·Wᵀ (rows, O)
+    and a full transpose to NCHW (LeNet-5's conv1 and conv2 at batch 64)."""
+    for name, x_shape, out_c, k, p in [("conv1", (64, 1, 28, 28), 6, 5, 2), ("conv2", (64, 6, 14, 14), 16, 5, 0)]:
+        x = rng.standard_normal(x_shape).astype(F32)
+        col = conv.im2col(x, (k, k), (1, 1), (p, p), (1, 1))
+        w_mat = rng.standard_normal((out_c, col.shape[1])).astype(F32)
+        oh = x_shape[2] + 2 * p - k + 1
+        out = np.empty((64, out_c, oh, oh), F32)
+
+        def w_col_t():
+            out[...] = (w_mat @ col.T).reshape(out_c, 64, oh, oh).transpose(1, 0, 2, 3)
+
+        def col_w_t():
+            out[...] = (col @ w_mat.T).reshape(64, oh, oh, out_c).transpose(0, 3, 1, 2)
+        compare(f"conv forward W·colᵀ vs col·Wᵀ, {name}", w_col_t, col_w_t)
+
+
+def t_grad_col_per_tap():
+    """Backward dcol = G·W one kernel tap at a time, (kh·kw, rows, C), then col2im, vs one
+    (rows, kh·kw·C) product then col2im (LeNet-5's conv2 at batch 64)."""
+    x_shape, g = (64, 6, 14, 14), ((5, 5), (1, 1), (0, 0), (1, 1))
+    grad_t = rng.standard_normal((16, 6400)).astype(F32)
+    w_mat = rng.standard_normal((16, 150)).astype(F32)
+    w_taps = np.ascontiguousarray(w_mat.reshape(16, 25, 6).transpose(1, 0, 2))
+
+    def per_tap():
+        grad_col = np.empty((25, 6400, 6), F32)
+        np.matmul(grad_t.T, w_taps, out=grad_col)
+        return conv.col2im(grad_col.transpose(1, 0, 2), x_shape, *g)
+
+    def whole():
+        return conv.col2im(grad_t.T @ w_mat, x_shape, *g)
+    compare("conv backward G·W per tap", per_tap, whole, number=5)
+
+
 def t_inference_slicing():
     """No-grad conv at batch 1000 in slices of INFERENCE_COL_BYTES of columns vs all at once."""
     import minitorch_cnn as mt
