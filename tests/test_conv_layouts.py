@@ -1,28 +1,19 @@
 """im2col picks its memory layout by shape (channels last for many channels, kernel-tap
 major for few); both layouts must hold the same matrix, and col2im must stay its adjoint."""
-import itertools
-
 import numpy as np
 import pytest
-import torch
 
 import minitorch_cnn as mt
+from minitorch_cnn import reference
 from minitorch_cnn.nn import functional as F
 from minitorch_cnn.ops.conv import col2im, im2col
-from minitorch_cnn.ops.pairs import conv_output_size
+
+from _layouts import fast_columns, is_tap_major
 
 
-def im2col_by_loops(x, kernel, stride, padding, dilation):
-    """The definition, one element at a time: row (n, oy, ox), column (i, j, c)."""
-    n, c, h, w = x.shape
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
-    out_h, out_w = conv_output_size((h, w), kernel, stride, padding, dilation)
-    col = np.zeros((n, out_h, out_w, kh, kw, c), dtype=x.dtype)
-    for b, oy, ox, i, j in itertools.product(range(n), range(out_h), range(out_w), range(kh), range(kw)):
-        y, xx = oy * sh - ph + i * dh, ox * sw - pw + j * dw
-        if 0 <= y < h and 0 <= xx < w:
-            col[b, oy, ox, i, j, :] = x[b, :, y, xx]
-    return col.reshape(n * out_h * out_w, -1)
+def im2col_by_definition(x, kernel, stride, padding, dilation):
+    """reference.im2col (the definition, one window at a time), columns in ops/conv.py's (i, j, c) order."""
+    return fast_columns(reference.im2col(x, kernel, stride, padding, dilation), x.shape[1], kernel)
 
 
 CASES = [  # shape, kernel, stride, padding, dilation
@@ -39,14 +30,14 @@ CASES = [  # shape, kernel, stride, padding, dilation
 def test_im2col_matches_its_definition(shape, kernel, stride, padding, dilation):
     x = np.random.default_rng(0).standard_normal(shape)
     col = im2col(x, kernel, stride, padding, dilation)
-    np.testing.assert_array_equal(col, im2col_by_loops(x, kernel, stride, padding, dilation))
+    np.testing.assert_array_equal(col, im2col_by_definition(x, kernel, stride, padding, dilation))
 
 
 @pytest.mark.parametrize("shape, kernel, stride, padding, dilation", CASES)
 def test_col2im_is_the_adjoint_of_im2col(shape, kernel, stride, padding, dilation):
     rng = np.random.default_rng(1)
     x = rng.standard_normal(shape)
-    col = rng.standard_normal(im2col_by_loops(x, kernel, stride, padding, dilation).shape)
+    col = rng.standard_normal(im2col_by_definition(x, kernel, stride, padding, dilation).shape)
     lhs = np.sum(im2col(x, kernel, stride, padding, dilation) * col)
     rhs = np.sum(x * col2im(col, shape, kernel, stride, padding, dilation))
     assert lhs == pytest.approx(rhs, rel=1e-12)
@@ -56,14 +47,21 @@ def test_layout_follows_the_channel_count():
     rng = np.random.default_rng(2)
     first = im2col(rng.standard_normal((2, 1, 28, 28)), (5, 5), (1, 1), (2, 2), (1, 1))
     later = im2col(rng.standard_normal((2, 16, 14, 14)), (3, 3), (1, 1), (1, 1), (1, 1))
-    assert first.T.flags.c_contiguous      # (kh·kw·C, rows) in memory
+    assert is_tap_major(first)             # (kh·kw·C, rows) in memory
     assert later.flags.c_contiguous        # (rows, kh·kw·C) in memory
+
+
+def test_both_layouts_appear_in_the_cases():
+    """The cases above reach both layouts (else the first test would check only one)."""
+    layouts = {is_tap_major(im2col(np.zeros(case[0]), *case[1:])) for case in CASES}
+    assert layouts == {True, False}
 
 
 @pytest.mark.parametrize("kernel, padding, stride", [(5, 2, 1), (3, 1, 1), (3, 1, 2)])
 def test_first_layer_conv_matches_torch_float32(kernel, padding, stride):
     """The MNIST models' first convolution (one input channel) against torch, weights' and
     bias' gradients included, with and without an input gradient."""
+    torch = pytest.importorskip("torch")
     rng = np.random.default_rng(3)
     x = rng.standard_normal((8, 1, 28, 28)).astype(np.float32)
     w = rng.standard_normal((6, 1, kernel, kernel)).astype(np.float32)

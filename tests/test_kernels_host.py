@@ -8,8 +8,12 @@ minitorch_cnn.cuda.kernels run unchanged: CuPy is swapped for NumPy (with an
 and the loader for the host build, which checks every argument the wrapper
 packs against the kernel's C parameter list.
 
-References: the engine's NumPy functions (ops/conv.py, ops/pool.py), and small
-loop implementations written straight from the definitions below.
+References: the engine's NumPy functions (ops/conv.py, ops/pool.py), and the
+textbook definitions in minitorch_cnn/reference.py, each kernel on its own and all
+of them run inside the public ops (F.conv2d, F.max_pool2d, F.avg_pool2d) in place
+of the NumPy functions.  reference.im2col's columns are (c, i, j), the kernels'
+(i, j, c): tests/_layouts.py holds the permutation.  The max-pool kernel's argmax
+is a window offset i·kw + j, the reference's a flat index y·W + x into the image.
 
 Tolerances.  Copies (im2col, max-pool forward, argmax) must be bit-exact.  The
 sums (col2im, the backward passes, avg-pool) add the same terms as the NumPy
@@ -25,10 +29,14 @@ import types
 import numpy as np
 import pytest
 
+import minitorch_cnn as mt
+from minitorch_cnn import reference
 from minitorch_cnn.cuda import kernels, loader
+from minitorch_cnn.nn import functional as F
 from minitorch_cnn.ops import conv as np_conv
 from minitorch_cnn.ops import pool as np_pool
 
+from _layouts import fast_columns
 from host_emulation.build import build_host_module, gxx, poisoned_empty
 
 pytestmark = pytest.mark.skipif(gxx() is None, reason="g++ is needed to build the host emulation")
@@ -143,24 +151,6 @@ def test_col2im_matches_numpy(gpu, seed, dtype, integers):
         assert_close_as_sums(dx, expected, abs_sums, kernel[0] * kernel[1])
 
 
-def im2col_by_definition(x, kernel, stride, padding, dilation):
-    """col[(n*oh + oy)*ow + ox, (i*kw + j)*C + c] = x[n, c, oy*sh-ph+i*dh, ox*sw-pw+j*dw]."""
-    (N, C, H, W), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = x.shape, kernel, stride, padding, dilation
-    oh = (H + 2 * ph - dh * (kh - 1) - 1) // sh + 1
-    ow = (W + 2 * pw - dw * (kw - 1) - 1) // sw + 1
-    col = np.zeros((N * oh * ow, kh * kw * C), x.dtype)
-    for n in range(N):
-        for oy in range(oh):
-            for ox in range(ow):
-                for c in range(C):
-                    for i in range(kh):
-                        for j in range(kw):
-                            y, xx = oy * sh - ph + i * dh, ox * sw - pw + j * dw
-                            if 0 <= y < H and 0 <= xx < W:
-                                col[(n * oh + oy) * ow + ox, (i * kw + j) * C + c] = x[n, c, y, xx]
-    return col
-
-
 @pytest.mark.parametrize("seed", range(4))
 def test_im2col_col2im_by_definition(gpu, seed):
     """im2col against the formula; col2im as its adjoint: <im2col(x), g> = <x, col2im(g)>."""
@@ -168,7 +158,7 @@ def test_im2col_col2im_by_definition(gpu, seed):
     rng = np.random.default_rng(seed)
     x = data(x_shape, np.float64, rng)
     col = gpu.im2col(x, kernel, stride, padding, dilation)
-    assert_identical(col, im2col_by_definition(x, kernel, stride, padding, dilation))
+    assert_identical(col, fast_columns(reference.im2col(x, kernel, stride, padding, dilation), x_shape[1], kernel))
     g = data(col.shape, np.float64, rng)
     dx = gpu.col2im(g, x_shape, kernel, stride, padding, dilation)
     assert math.isclose(np.vdot(col, g), np.vdot(x, dx), rel_tol=1e-12, abs_tol=1e-12)
@@ -286,13 +276,8 @@ def test_avg_pool2d_by_definition(gpu):
     for count_include_pad in (True, False):
         out = gpu.avg_pool2d_forward(x, kernel, stride, padding, count_include_pad)
         dx = gpu.avg_pool2d_backward(g, x_shape, kernel, stride, padding, count_include_pad)
-        ref_out, ref_dx = np.zeros(out.shape), np.zeros(x_shape)
-        for (n, c, oy, ox), cells in windows(x_shape, kernel, stride, padding):
-            inside = [yx for _, yx in cells if yx]
-            divisor = len(cells) if count_include_pad else len(inside)
-            ref_out[n, c, oy, ox] = sum(x[n, c, y, xx] for y, xx in inside) / divisor
-            for y, xx in inside:
-                ref_dx[n, c, y, xx] += g[n, c, oy, ox] / divisor
+        ref_out = reference.avg_pool2d(x, kernel, stride, padding, count_include_pad)
+        ref_dx = reference.avg_pool2d_backward(g, x_shape, kernel, stride, padding, count_include_pad)
         np.testing.assert_allclose(out, ref_out, rtol=1e-13, atol=1e-13)
         np.testing.assert_allclose(dx, ref_dx, rtol=1e-13, atol=1e-13)
 
@@ -311,21 +296,33 @@ def test_launch_geometry_and_contiguity(gpu, host_modules):
     assert name == "im2col<float>" and block == (256,) and grid == (-(-col.size // 256),)
 
 
-def test_wrappers_reject_bad_inputs(gpu):
+def test_wrappers_reject_what_the_kernels_cannot_run(gpu):
+    """The ops check the arguments; a wrapper only refuses element types no kernel is
+    instantiated for (an integer conv2d or max_pool2d reaches it on a GPU) and asserts the
+    shapes its threads read by."""
     x = np.zeros((1, 1, 4, 4), np.float32)
-    with pytest.raises(TypeError, match="float32 or float64"):
+    with pytest.raises(TypeError, match="im2col: expected x of dtype float32 or float64, got int32"):
         gpu.im2col(x.astype(np.int32), (2, 2), (1, 1), (0, 0), (1, 1))
     with pytest.raises(TypeError, match="float32 or float64"):
         gpu.max_pool2d_forward(x.astype(np.float16), (2, 2), (2, 2), (0, 0))
-    with pytest.raises(ValueError, match="col of shape"):
+    with pytest.raises(AssertionError):
         gpu.col2im(np.zeros((9, 3), np.float32), (1, 1, 4, 4), (2, 2), (1, 1), (0, 0), (1, 1))
-    with pytest.raises(ValueError, match="grad_out of shape"):
+    with pytest.raises(AssertionError):
         gpu.avg_pool2d_backward(np.zeros((1, 1, 3, 3), np.float32), (1, 1, 4, 4),
                                 (2, 2), (2, 2), (0, 0), True)
-    with pytest.raises(ValueError, match="at most half"):
-        gpu.avg_pool2d_forward(x, (2, 2), (1, 1), (2, 0), False)
-    with pytest.raises(ValueError, match="larger than the padded input"):
-        gpu.im2col(x, (6, 1), (1, 1), (0, 0), (1, 1))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: F.conv2d(mt.zeros(1, 1, 4, 4), mt.zeros(1, 1, 6, 1)), "conv2d: kernel size"),
+    (lambda: F.conv2d(mt.zeros(1, 1, 4, 4), mt.zeros(1, 1, 2, 2), stride=0), "conv2d: stride must be positive"),
+    (lambda: F.max_pool2d(mt.zeros(1, 1, 4, 4), 2, 1, 2), "max_pool2d: padding"),
+    (lambda: F.avg_pool2d(mt.zeros(1, 1, 4, 4), 2, 1, (2, 0)), "avg_pool2d: padding"),
+])
+def test_on_kernels_the_op_still_refuses_bad_arguments(ops_on_kernels, call, message):
+    """The checks the wrappers no longer repeat happen once, in the op, before any launch."""
+    with pytest.raises(ValueError, match=message):
+        call()
+    assert ops_on_kernels() == set()
 
 
 def test_empty_batch_launches_nothing(gpu, host_modules):
@@ -334,3 +331,182 @@ def test_empty_batch_launches_nothing(gpu, host_modules):
     launches.clear()
     out, argmax = gpu.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))
     assert out.shape == argmax.shape == (0, 2, 2, 2) and not launches
+
+
+# ------------------------------------------------ against reference.py ----
+# kernels/im2col.cu: im2col, col2im; kernels/pool.cu: max_pool2d_forward,
+# max_pool2d_backward, avg_pool2d_forward, avg_pool2d_backward.  That is every
+# kernel (test_every_kernel_is_held_to_the_reference checks the list).
+
+REFERENCE_TESTED = {"im2col.cu": {"im2col", "col2im"},
+                    "pool.cu": {"max_pool2d_forward", "max_pool2d_backward",
+                                "avg_pool2d_forward", "avg_pool2d_backward"}}
+
+
+def test_every_kernel_is_held_to_the_reference(host_modules):
+    assert {name: set(module.names) for name, module in host_modules.items()} == REFERENCE_TESTED
+
+
+def offsets_to_flat(argmax, x_shape, kernel, stride, padding):
+    """The kernel's window offset i·kw + j -> reference.max_pool2d's flat index y·W + x."""
+    (H, W), (kh, kw), (sh, sw), (ph, pw) = x_shape[2:], kernel, stride, padding
+    oy = np.arange(argmax.shape[2]).reshape(-1, 1)
+    ox = np.arange(argmax.shape[3]).reshape(1, -1)
+    y = oy * sh - ph + argmax // kw
+    x = ox * sw - pw + argmax % kw
+    return (y * W + x).astype(np.int64)
+
+
+def flat_to_offsets(argmax, kernel, stride, padding, width):
+    """reference.max_pool2d's flat index -> the window offset the backward kernel takes."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    oy = np.arange(argmax.shape[2]).reshape(-1, 1)
+    ox = np.arange(argmax.shape[3]).reshape(1, -1)
+    i = argmax // width - (oy * sh - ph)
+    j = argmax % width - (ox * sw - pw)
+    return (i * kw + j).astype(np.int32)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_im2col_kernel_is_the_reference(gpu, seed, dtype):
+    x_shape, kernel, stride, padding, dilation = conv_case(seed)
+    x = data(x_shape, dtype, np.random.default_rng(seed))
+    col = gpu.im2col(x, kernel, stride, padding, dilation)
+    expected = reference.im2col(x, kernel, stride, padding, dilation)
+    assert_identical(col, fast_columns(expected, x_shape[1], kernel))    # a copy: exact
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("integers", [False, True])
+def test_col2im_kernel_is_the_reference(gpu, seed, dtype, integers):
+    x_shape, kernel, stride, padding, dilation = conv_case(seed)
+    rng = np.random.default_rng(seed)
+    shape = reference.im2col(np.zeros(x_shape, dtype), kernel, stride, padding, dilation).shape
+    col = data(shape, dtype, rng, integers)          # (c, i, j) columns
+    dx = gpu.col2im(fast_columns(col, x_shape[1], kernel), x_shape, kernel, stride, padding, dilation)
+    expected = reference.col2im(col, x_shape, kernel, stride, padding, dilation)
+    if integers:
+        assert_identical(dx, expected)
+    else:   # the same sums, the kernel adding taps in (i, j) order, the reference by window
+        abs_sums = reference.col2im(np.abs(col), x_shape, kernel, stride, padding, dilation)
+        assert_close_as_sums(dx, expected, abs_sums, kernel[0] * kernel[1])
+
+
+def pool_data(x_shape, dtype, rng, kind):
+    x = data(x_shape, dtype, rng, integers=kind == "ties")
+    if kind == "special":
+        x.flat[rng.choice(x.size, size=max(1, x.size // 6), replace=False)] = -np.inf
+        x.flat[rng.choice(x.size, size=x.size // 8, replace=False)] = np.nan
+        x.flat[rng.choice(x.size, size=x.size // 10, replace=False)] = np.inf
+    return x
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("kind", ["normal", "ties", "special"])
+def test_max_pool2d_kernels_are_the_reference(gpu, seed, dtype, kind):
+    """Values and winners exact.  One documented difference: a window whose real pixels are
+    all −inf beside the padding; the kernel scans the padding as −inf and keeps offset 0 (a
+    padding cell), the reference (and torch) name the first real pixel.  MaxPool2d.forward
+    corrects that after either backend (test_public_ops_on_the_kernels_are_the_reference)."""
+    x_shape, kernel, stride, padding = pool_case(seed)
+    rng = np.random.default_rng(seed)
+    x = pool_data(x_shape, dtype, rng, kind)
+    out, argmax = gpu.max_pool2d_forward(x, kernel, stride, padding)
+    ref_out, ref_argmax = reference.max_pool2d(x, kernel, stride, padding)
+    assert_identical(out, ref_out)
+    real_winner = out != -np.inf
+    np.testing.assert_array_equal(offsets_to_flat(argmax, x_shape, kernel, stride, padding)[real_winner],
+                                  ref_argmax[real_winner])
+
+    g = data(out.shape, dtype, rng, integers=True)   # exact sums where windows share a winner
+    ref_offsets = flat_to_offsets(ref_argmax, kernel, stride, padding, x_shape[3])
+    dx = gpu.max_pool2d_backward(g, ref_offsets, x_shape, kernel, stride, padding)
+    assert_identical(dx, reference.max_pool2d_backward(g, ref_argmax, x_shape))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("count_include_pad", [True, False])
+def test_avg_pool2d_kernels_are_the_reference(gpu, seed, dtype, count_include_pad):
+    x_shape, kernel, stride, padding = pool_case(seed)
+    rng = np.random.default_rng(seed)
+    n_terms = kernel[0] * kernel[1]
+    x = data(x_shape, dtype, rng)
+    out = gpu.avg_pool2d_forward(x, kernel, stride, padding, count_include_pad)
+    expected = reference.avg_pool2d(x, kernel, stride, padding, count_include_pad)
+    abs_sums = reference.avg_pool2d(np.abs(x), kernel, stride, padding, count_include_pad)
+    assert_close_as_sums(out, expected, abs_sums, n_terms + 1)    # n additions and one division
+    g = data(out.shape, dtype, rng)
+    dx = gpu.avg_pool2d_backward(g, x_shape, kernel, stride, padding, count_include_pad)
+    expected = reference.avg_pool2d_backward(g, x_shape, kernel, stride, padding, count_include_pad)
+    abs_sums = reference.avg_pool2d_backward(np.abs(g), x_shape, kernel, stride, padding, count_include_pad)
+    assert_close_as_sums(dx, expected, abs_sums, n_terms)
+
+
+@pytest.fixture
+def ops_on_kernels(gpu, monkeypatch, host_modules):
+    """The public ops with every @cuda_twin NumPy step replaced by its emulated kernel;
+    returns a function naming the kernels launched so far."""
+    for module in host_modules.values():
+        module.launches.clear()
+    for module, names in ((np_conv, ("im2col", "col2im")),
+                          (np_pool, ("max_pool2d_forward", "max_pool2d_backward",
+                                     "avg_pool2d_forward", "avg_pool2d_backward"))):
+        for name in names:
+            monkeypatch.setattr(module, name, getattr(gpu, name))
+    return lambda: {name.split("<")[0] for module in host_modules.values() for name, _, _ in module.launches}
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_public_ops_on_the_kernels_are_the_reference(ops_on_kernels, seed):
+    """F.conv2d / F.max_pool2d / F.avg_pool2d running the kernels, float64, against reference.py:
+    forward and every gradient (the whole op as a GPU runs it, -inf windows included)."""
+    rng = np.random.default_rng(seed)
+    x_shape, kernel, stride, padding, dilation = conv_case(seed)
+    x, w, b = rng.standard_normal(x_shape), rng.standard_normal((3, x_shape[1]) + kernel), rng.standard_normal(3)
+    tx, tw, tb = (mt.tensor(a, requires_grad=True) for a in (x, w, b))
+    out = F.conv2d(tx, tw, tb, stride, padding, dilation)
+    np.testing.assert_allclose(out.data, reference.conv2d(x, w, b, stride, padding, dilation), rtol=1e-12, atol=1e-12)
+    g = rng.standard_normal(out.shape)
+    out.backward(mt.tensor(g))
+    for got, expected in zip((tx.grad, tw.grad, tb.grad), reference.conv2d_backward(g, x, w, stride, padding, dilation)):
+        np.testing.assert_allclose(got.data, expected, rtol=1e-12, atol=1e-12)
+
+    x_shape, kernel, stride, padding = pool_case(seed)
+    x = pool_data(x_shape, np.float64, rng, "special")
+    tx = mt.tensor(x, requires_grad=True)
+    out = F.max_pool2d(tx, kernel, stride, padding)
+    ref_out, ref_argmax = reference.max_pool2d(x, kernel, stride, padding)
+    assert_identical(out.data, ref_out)
+    g = rng.integers(1, 50, size=out.shape).astype(np.float64)
+    out.backward(mt.tensor(g))
+    assert_identical(tx.grad.data, reference.max_pool2d_backward(g, ref_argmax, x_shape))
+
+    for count_include_pad in (True, False):
+        x = rng.standard_normal(x_shape)
+        tx = mt.tensor(x, requires_grad=True)
+        out = F.avg_pool2d(tx, kernel, stride, padding, count_include_pad=count_include_pad)
+        np.testing.assert_allclose(out.data, reference.avg_pool2d(x, kernel, stride, padding, count_include_pad),
+                                   rtol=1e-12, atol=1e-12)
+        g = rng.standard_normal(out.shape)
+        out.backward(mt.tensor(g))
+        np.testing.assert_allclose(
+            tx.grad.data, reference.avg_pool2d_backward(g, x_shape, kernel, stride, padding, count_include_pad),
+            rtol=1e-12, atol=1e-12)
+    assert ops_on_kernels() == set().union(*REFERENCE_TESTED.values())     # every kernel ran
+
+
+def test_public_max_pool_on_the_kernel_routes_a_minus_inf_window_to_its_first_real_pixel(ops_on_kernels):
+    x = np.full((1, 1, 4, 4), -np.inf)
+    x[0, 0, 3, 3] = 1.0
+    tx = mt.tensor(x, requires_grad=True)
+    out = F.max_pool2d(tx, 3, 1, 1)
+    ref_out, ref_argmax = reference.max_pool2d(x, 3, 1, 1)
+    assert_identical(out.data, ref_out)
+    g = np.arange(1.0, 17.0).reshape(1, 1, 4, 4)
+    out.backward(mt.tensor(g))
+    assert_identical(tx.grad.data, reference.max_pool2d_backward(g, ref_argmax, x.shape))
+    assert ops_on_kernels() == {"max_pool2d_forward", "max_pool2d_backward"}

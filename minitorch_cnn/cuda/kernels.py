@@ -12,9 +12,10 @@ takes and returns CuPy arrays, and launches one kernel:
     avg_pool2d_backward(grad_out, x_shape, kernel_size, stride, padding,
                         count_include_pad)                                       -> dx
 
-Every size argument is an (h, w) pair of ints.  Arrays are made contiguous
-before the launch; the element type is float32 or float64 (TypeError
-otherwise) and the output keeps it.  argmax is int32, the offset i*kw + j of
+Every size argument is an (h, w) pair of ints, already checked by the op
+that calls the wrapper (ops/conv.py, ops/pool.py): a wrapper does not check
+them again.  Arrays are made contiguous before the launch; the element type
+is float32 or float64 (TypeError otherwise) and the output keeps it.  argmax is int32, the offset i*kw + j of
 the winner inside its window.
 
 A launch is a 1-D grid of 256-thread blocks, one thread per element of the
@@ -24,7 +25,7 @@ their size matches the `int` / `long long` parameters of the C signature.
 """
 import numpy as np
 
-from ..ops.pairs import conv_output_size, pair
+from ..ops.pairs import conv_output_size
 from .loader import get_kernel, name_expression
 
 BLOCK = 256                # threads per block
@@ -38,31 +39,17 @@ def _cupy():
 
 
 # ---------------------------------------------------------------- checks ----
+# The public ops (ops/conv.py, ops/pool.py) check every argument a user passes;
+# a wrapper is reached only through their @cuda_twin functions, with (h, w) pairs
+# of checked ints and shapes that fit.  What is left here is the kernels' own
+# contract: float32/float64 elements (the only instantiations), contiguous arrays
+# and per-image counts that fit the kernels' 32-bit ints.
 
-def _geometry(op, kernel_size, stride, padding, dilation=(1, 1)):
-    """Checked ((kh, kw), (sh, sw), (ph, pw), (dh, dw)), as the NumPy ops check them."""
-    return (pair(kernel_size, f"{op}: kernel_size", 1), pair(stride, f"{op}: stride", 1),
-            pair(padding, f"{op}: padding", 0), pair(dilation, f"{op}: dilation", 1))
-
-
-def _shape4(shape, what, op):
-    """A checked (N, C, H, W) tuple of ints."""
-    shape = tuple(int(v) for v in shape)
-    if len(shape) != 4 or min(shape) < 0:
-        raise ValueError(f"{op}: expected {what} of shape (N, C, H, W), got {shape}")
-    return shape
-
-
-def _float_input(cp, array, what, op, ndim):
-    """`array` as a contiguous float32/float64 CuPy array of `ndim` dimensions."""
-    if not isinstance(array, cp.ndarray):
-        raise TypeError(f"{op}: expected {what} as a CuPy array, got {type(array).__name__}")
-    if array.dtype not in (np.float32, np.float64):
+def _float_input(cp, array, what, op):
+    """`array` as a contiguous float32/float64 CuPy array."""
+    if array.dtype not in (np.float32, np.float64):   # e.g. an integer conv2d, which the NumPy path runs
         raise TypeError(f"{op}: expected {what} of dtype float32 or float64, "
                         f"got {array.dtype}")
-    if array.ndim != ndim:
-        raise ValueError(f"{op}: expected {what} with {ndim} dimensions, "
-                         f"got shape {tuple(array.shape)}")
     return cp.ascontiguousarray(array)
 
 
@@ -97,11 +84,10 @@ def im2col(x, kernel_size, stride, padding, dilation):
     """
     op = "im2col"
     cp = _cupy()
-    x = _float_input(cp, x, "x", op, 4)
+    x = _float_input(cp, x, "x", op)
     N, C, H, W = x.shape
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = _geometry(op, kernel_size, stride,
-                                                       padding, dilation)
-    out_h, out_w = conv_output_size((H, W), (kh, kw), (sh, sw), (ph, pw), (dh, dw), op=op)
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
+    out_h, out_w = conv_output_size((H, W), kernel_size, stride, padding, dilation)
     _check_fits_int(op, kh_kw_C=kh * kw * C, out_h_out_w=out_h * out_w, H_W=H * W)
 
     col = cp.empty((N * out_h * out_w, kh * kw * C), dtype=x.dtype)
@@ -117,15 +103,12 @@ def col2im(col, x_shape, kernel_size, stride, padding, dilation):
     cp = _cupy()
     if col.ndim == 3:   # (rows, kh*kw, C) in any memory order, as Conv2d.backward passes it
         col = cp.ascontiguousarray(col).reshape(col.shape[0], -1)
-    col = _float_input(cp, col, "col", op, 2)
-    N, C, H, W = _shape4(x_shape, "x_shape", op)
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = _geometry(op, kernel_size, stride,
-                                                       padding, dilation)
-    out_h, out_w = conv_output_size((H, W), (kh, kw), (sh, sw), (ph, pw), (dh, dw), op=op)
-    expected = (N * out_h * out_w, kh * kw * C)
-    if tuple(col.shape) != expected:
-        raise ValueError(f"{op}: expected col of shape {expected} for x_shape "
-                         f"{(N, C, H, W)}, got {tuple(col.shape)}")
+    col = _float_input(cp, col, "col", op)
+    N, C, H, W = x_shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
+    out_h, out_w = conv_output_size((H, W), kernel_size, stride, padding, dilation)
+    # every thread reads col by this shape: a wrong one would read past its end
+    assert col.shape == (N * out_h * out_w, kh * kw * C), (col.shape, x_shape)
     _check_fits_int(op, kh_kw_C=kh * kw * C, out_h_out_w=out_h * out_w, H_W=H * W)
 
     dx = cp.empty((N, C, H, W), dtype=col.dtype)
@@ -138,22 +121,16 @@ def col2im(col, x_shape, kernel_size, stride, padding, dilation):
 # ---------------------------------------------------------------- pooling ----
 
 def _pool_geometry(op, x_shape, kernel_size, stride, padding):
-    """Checked (N, C, H, W), (out_h, out_w) and the (kh, kw, sh, sw, ph, pw) ints."""
-    N, C, H, W = _shape4(x_shape, "x_shape", op)
-    (kh, kw), (sh, sw), (ph, pw), _ = _geometry(op, kernel_size, stride, padding)
-    if 2 * ph > kh or 2 * pw > kw:   # else a window could lie wholly in the padding
-        raise ValueError(f"{op}: padding must be at most half the kernel size (as in "
-                         f"PyTorch), got padding={(ph, pw)}, kernel_size={(kh, kw)}")
-    out_h, out_w = conv_output_size((H, W), (kh, kw), (sh, sw), (ph, pw), op=op)
+    """(N, C, H, W), (out_h, out_w) and the (kh, kw, sh, sw, ph, pw) ints the kernels take."""
+    N, C, H, W = x_shape
+    out_h, out_w = conv_output_size((H, W), kernel_size, stride, padding)
     _check_fits_int(op, out_h_out_w=out_h * out_w, H_W=H * W)
-    return (N, C, H, W), (out_h, out_w), (kh, kw, sh, sw, ph, pw)
+    return (N, C, H, W), (out_h, out_w), (*kernel_size, *stride, *padding)
 
 
 def _grad_output(cp, grad_out, out_shape, op):
-    grad_out = _float_input(cp, grad_out, "grad_out", op, 4)
-    if tuple(grad_out.shape) != out_shape:
-        raise ValueError(f"{op}: expected grad_out of shape {out_shape}, "
-                         f"got {tuple(grad_out.shape)}")
+    grad_out = _float_input(cp, grad_out, "grad_out", op)
+    assert grad_out.shape == out_shape, (grad_out.shape, out_shape)   # read by this shape
     return grad_out
 
 
@@ -164,7 +141,7 @@ def max_pool2d_forward(x, kernel_size, stride, padding, need_argmax=True):
     (need_argmax is there to match the NumPy function's signature)."""
     op = "max_pool2d_forward"
     cp = _cupy()
-    x = _float_input(cp, x, "x", op, 4)
+    x = _float_input(cp, x, "x", op)
     (N, C, H, W), (out_h, out_w), window = _pool_geometry(op, x.shape, kernel_size,
                                                           stride, padding)
     out = cp.empty((N, C, out_h, out_w), dtype=x.dtype)
@@ -181,12 +158,8 @@ def max_pool2d_backward(grad_out, argmax, x_shape, kernel_size, stride, padding)
     (N, C, H, W), (out_h, out_w), window = _pool_geometry(op, x_shape, kernel_size,
                                                           stride, padding)
     grad_out = _grad_output(cp, grad_out, (N, C, out_h, out_w), op)
-    if not isinstance(argmax, cp.ndarray) or tuple(argmax.shape) != grad_out.shape:
-        raise ValueError(f"{op}: expected argmax as a CuPy array of shape "
-                         f"{tuple(grad_out.shape)}, got {getattr(argmax, 'shape', argmax)}")
-    if argmax.dtype.kind not in "iu":
-        raise TypeError(f"{op}: expected an integer argmax, got dtype {argmax.dtype}")
-    argmax = cp.ascontiguousarray(argmax, dtype=np.int32)
+    assert argmax.shape == grad_out.shape, (argmax.shape, grad_out.shape)
+    argmax = cp.ascontiguousarray(argmax, dtype=np.int32)   # the CPU path's may be int8
 
     dx = cp.empty((N, C, H, W), dtype=grad_out.dtype)
     _launch("pool.cu", "max_pool2d_backward", grad_out.dtype, dx.size,
@@ -198,7 +171,7 @@ def avg_pool2d_forward(x, kernel_size, stride, padding, count_include_pad):
     """x (N, C, H, W) -> window means (N, C, out_h, out_w)."""
     op = "avg_pool2d_forward"
     cp = _cupy()
-    x = _float_input(cp, x, "x", op, 4)
+    x = _float_input(cp, x, "x", op)
     (N, C, H, W), (out_h, out_w), window = _pool_geometry(op, x.shape, kernel_size,
                                                           stride, padding)
     out = cp.empty((N, C, out_h, out_w), dtype=x.dtype)

@@ -1,7 +1,11 @@
 """The layers: thin Modules that hold parameters and call the functional ops.
 
-Each layer checks its input against its own configuration first, so an error
-names the layer the way it prints: `Conv2d(3→16): expected input (N, 3, H, W), got ...`.
+A layer checks its constructor arguments (they shape its parameters) and its input
+against what only it states (in_channels, BatchNorm2d's 4-D input, num_features), so
+that error names the layer the way it prints: `Conv2d(3→16): expected input (N, 3, H, W),
+got ...`.  Every other check is the functional op's, made once on every path (the CUDA
+launch wrappers repeat none); the layer puts its name in front of the op's errors:
+`Conv2d(1→1): conv2d: input dtype int64 differs from bias dtype float32`.
 """
 import math
 import numbers
@@ -108,10 +112,12 @@ class Conv2d(_WeightedLayer):
     def forward(self, x):
         name = f"Conv2d({self.in_channels}→{self.out_channels})"
         expect_tensor(x, name)
+        # The op checks x against the weight too, but its message speaks of the weight; this
+        # one names the layer's own in_channels (the message DESIGN.md and the tests ask for).
         if x.ndim not in (3, 4) or x.shape[-3] != self.in_channels:
             raise ValueError(f"{name}: expected input (N, {self.in_channels}, H, W), got {x.shape} "
                              f"(an unbatched input is ({self.in_channels}, H, W))")
-        try:
+        try:   # every other argument: F.conv2d checks it
             return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
         except (ValueError, TypeError, RuntimeError) as exc:
             raise _named_error(name, exc) from exc

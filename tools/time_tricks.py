@@ -1,0 +1,269 @@
+"""Time each optimisation trick of ops/conv.py, ops/pool.py and ops/norm.py against the plain
+version it replaced, on LeNet-5-sized float32 inputs; prints one line per trick.
+
+    OPENBLAS_NUM_THREADS=1 python tools/time_tricks.py [name ...]
+
+Run it on a quiet machine (the numbers in the ops' comments were measured so, one
+trick at a time, best of 7 repeats).  A quick check, not a benchmark: see benchmarks/.
+"""
+import sys
+import timeit
+
+import numpy as np
+
+from minitorch_cnn.ops import conv, pool
+from minitorch_cnn.ops.pairs import conv_output_size, window_taps
+
+rng = np.random.default_rng(0)
+F32 = np.float32
+
+
+REPEAT = 7
+
+
+def best(fn, number):
+    if REPEAT == 1:          # --smoke: does every trick still run?
+        number = 1
+    return min(timeit.repeat(fn, number=number, repeat=REPEAT)) / number
+
+
+def compare(name, trick, plain, number=20):
+    t_trick, t_plain = best(trick, number), best(plain, number)
+    print(f"{name:34s} trick {t_trick * 1e3:8.3f} ms   plain {t_plain * 1e3:8.3f} ms   "
+          f"{t_plain / t_trick:5.2f}×", flush=True)
+
+
+# ---- conv.py -----------------------------------------------------------------------------
+
+def tap_major(x, k, s, p, d):
+    n, c, h, w = x.shape
+    (kh, kw), (ph, pw) = k, p
+    out_h, out_w = conv_output_size((h, w), k, s, p, d)
+    x_pad = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    x_pad[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
+    col_t = np.empty((kh * kw, c, n, out_h, out_w), dtype=x.dtype)
+    for t, (rows, columns) in enumerate(window_taps(k, s, d, (out_h, out_w))):
+        col_t[t] = x_pad[:, :, rows, columns]
+    return col_t.reshape(kh * kw * c, n * out_h * out_w).T
+
+
+def channels_last(x, k, s, p, d):
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = k, s, p, d
+    out_h, out_w = conv_output_size((h, w), k, s, p, d)
+    x_nhwc = np.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)
+    x_nhwc[:, ph:ph + h, pw:pw + w, :] = x.transpose(0, 2, 3, 1)
+    s_n, s_h, s_w, s_c = x_nhwc.strides
+    windows = np.lib.stride_tricks.as_strided(
+        x_nhwc, (n, out_h, out_w, kh, kw, c), (s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c))
+    return windows.reshape(n * out_h * out_w, kh * kw * c)
+
+
+def t_im2col_first_layer():
+    """LeNet-5's conv1: 1 channel, 5×5, padding 2: the heuristic picks kernel-tap major."""
+    x, g = rng.standard_normal((64, 1, 28, 28)).astype(F32), ((5, 5), (1, 1), (2, 2), (1, 1))
+    compare("im2col layout, conv1 (C=1)", lambda: tap_major(x, *g), lambda: channels_last(x, *g))
+
+
+def t_im2col_second_layer():
+    """LeNet-5's conv2: 6 channels, 5×5: the heuristic picks channels last."""
+    x, g = rng.standard_normal((64, 6, 14, 14)).astype(F32), ((5, 5), (1, 1), (0, 0), (1, 1))
+    compare("im2col layout, conv2 (C=6)", lambda: channels_last(x, *g), lambda: tap_major(x, *g))
+
+
+def t_bias_in_reorder():
+    """The bias added during the (O, N, oh, ow) -> (N, O, oh, ow) copy, not after it."""
+    out_t = rng.standard_normal((6, 64, 28, 28)).astype(F32).transpose(1, 0, 2, 3)
+    bias, out = rng.standard_normal(6).astype(F32), np.empty((64, 6, 28, 28), F32)
+
+    def fused():
+        np.add(out_t, bias.reshape(-1, 1, 1), out=out)
+
+    def plain():
+        out[...] = out_t
+        np.add(out, bias.reshape(-1, 1, 1), out=out)
+    compare("conv bias in the reordering copy", fused, plain)
+
+
+def t_grad_t_copy():
+    """Backward: Gᵀ (O, rows) by copying runs of oh·ow, vs G (rows, O) by a full transpose."""
+    g = rng.standard_normal((64, 6, 28, 28)).astype(F32)
+    compare("conv backward Gᵀ vs G", lambda: np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(6, -1),
+            lambda: np.ascontiguousarray(g.transpose(0, 2, 3, 1)).reshape(-1, 6))
+
+
+def t_col2im_strided_adds():
+    """col2im: kh·kw strided adds vs one np.add.at scatter."""
+    x_shape, k, s, p, d = (64, 6, 14, 14), (5, 5), (1, 1), (0, 0), (1, 1)
+    col = rng.standard_normal((64 * 10 * 10, 25 * 6)).astype(F32)
+    n, c, h, w = x_shape
+    i, j = np.meshgrid(np.arange(10), np.arange(10), indexing="ij")
+    ki, kj = np.meshgrid(np.arange(5), np.arange(5), indexing="ij")
+    rows = (i.reshape(-1, 1) + ki.reshape(1, -1))            # (oh·ow, kh·kw)
+    cols = (j.reshape(-1, 1) + kj.reshape(1, -1))
+
+    def add_at():
+        dx = np.zeros((n, h, w, c), F32)
+        src = col.reshape(n, 100, 25, c)
+        np.add.at(dx, (np.arange(n)[:, None, None], rows[None], cols[None]), src)
+        return dx
+    compare("col2im strided adds vs np.add.at", lambda: conv.col2im(col, x_shape, k, s, p, d), add_at, number=3)
+
+
+def t_output_order():
+    """Forward GEMM as W·colᵀ (O, rows), reordered by runs of oh·ow, vs col·Wᵀ (rows, O)
+    and a full transpose to NCHW (LeNet-5's conv1 and conv2 at batch 64)."""
+    for name, x_shape, out_c, k, p in [("conv1", (64, 1, 28, 28), 6, 5, 2), ("conv2", (64, 6, 14, 14), 16, 5, 0)]:
+        x = rng.standard_normal(x_shape).astype(F32)
+        col = conv.im2col(x, (k, k), (1, 1), (p, p), (1, 1))
+        w_mat = rng.standard_normal((out_c, col.shape[1])).astype(F32)
+        oh = x_shape[2] + 2 * p - k + 1
+        out = np.empty((64, out_c, oh, oh), F32)
+
+        def w_col_t():
+            out[...] = (w_mat @ col.T).reshape(out_c, 64, oh, oh).transpose(1, 0, 2, 3)
+
+        def col_w_t():
+            out[...] = (col @ w_mat.T).reshape(64, oh, oh, out_c).transpose(0, 3, 1, 2)
+        compare(f"conv forward W·colᵀ vs col·Wᵀ, {name}", w_col_t, col_w_t)
+
+
+def t_grad_col_per_tap():
+    """Backward dcol = G·W one kernel tap at a time, (kh·kw, rows, C), then col2im, vs one
+    (rows, kh·kw·C) product then col2im (LeNet-5's conv2 at batch 64)."""
+    x_shape, g = (64, 6, 14, 14), ((5, 5), (1, 1), (0, 0), (1, 1))
+    grad_t = rng.standard_normal((16, 6400)).astype(F32)
+    w_mat = rng.standard_normal((16, 150)).astype(F32)
+    w_taps = np.ascontiguousarray(w_mat.reshape(16, 25, 6).transpose(1, 0, 2))
+
+    def per_tap():
+        grad_col = np.empty((25, 6400, 6), F32)
+        np.matmul(grad_t.T, w_taps, out=grad_col)
+        return conv.col2im(grad_col.transpose(1, 0, 2), x_shape, *g)
+
+    def whole():
+        return conv.col2im(grad_t.T @ w_mat, x_shape, *g)
+    compare("conv backward G·W per tap", per_tap, whole, number=5)
+
+
+def t_inference_slicing():
+    """No-grad conv at batch 1000 in slices of INFERENCE_COL_BYTES of columns vs all at once."""
+    import minitorch_cnn as mt
+    from minitorch_cnn.nn import functional as F
+    for name, x_shape, w_shape, padding in [("conv1", (1000, 1, 28, 28), (6, 1, 5, 5), 2),
+                                            ("conv2", (1000, 6, 14, 14), (16, 6, 5, 5), 0)]:
+        x = mt.tensor(rng.standard_normal(x_shape).astype(F32))
+        w = mt.tensor(rng.standard_normal(w_shape).astype(F32))
+        b = mt.tensor(rng.standard_normal(w_shape[0]).astype(F32))
+
+        def run(col_bytes):
+            conv.INFERENCE_COL_BYTES = col_bytes
+            with mt.no_grad():
+                F.conv2d(x, w, b, padding=padding)
+        default = conv.INFERENCE_COL_BYTES
+        try:
+            compare(f"inference batch slicing, {name}", lambda: run(default), lambda: run(1 << 40), number=3)
+        finally:
+            conv.INFERENCE_COL_BYTES = default
+
+
+# ---- pool.py -----------------------------------------------------------------------------
+
+X_POOL = rng.standard_normal((64, 6, 28, 28)).astype(F32)
+POOL = (2, 2), (2, 2), (0, 0)
+
+
+def _windows(x, k, s):
+    n, c, h, w = x.shape
+    oh, ow = (h - k[0]) // s[0] + 1, (w - k[1]) // s[1] + 1
+    sn, sc, sh, sw = x.strides
+    return np.lib.stride_tricks.as_strided(x, (n, c, oh, ow, k[0], k[1]),
+                                           (sn, sc, sh * s[0], sw * s[1], sh, sw))
+
+
+def t_pool_taps():
+    """max over kh·kw strided views vs a max over the unfolded windows."""
+    compare("max-pool taps vs windows.max", lambda: pool.max_pool2d_forward(X_POOL, *POOL, need_argmax=False),
+            lambda: _windows(X_POOL, (2, 2), (2, 2)).max(axis=(4, 5)))
+
+
+def t_compare_and_count():
+    """The argmax as compare-and-count passes vs argmax over the stacked taps."""
+    out = pool.max_pool2d_forward(X_POOL, *POOL, need_argmax=False)[0]
+    taps = [X_POOL[:, :, i::2, j::2] for i in range(2) for j in range(2)]
+
+    def count():
+        argmax = np.zeros(out.shape, dtype=np.int8)
+        missed = np.ones(out.shape, dtype=bool)
+        for tap in taps[:-1]:
+            missed &= tap != out
+            argmax += missed
+        return argmax
+    compare("max-pool argmax compare-and-count", count, lambda: np.stack(taps).argmax(axis=0))
+
+
+def t_skip_argmax():
+    compare("max-pool forward without argmax", lambda: pool.max_pool2d_forward(X_POOL, *POOL, need_argmax=False),
+            lambda: pool.max_pool2d_forward(X_POOL, *POOL, need_argmax=True))
+
+
+def t_backward_multiply_vs_where():
+    _, argmax = pool.max_pool2d_forward(X_POOL, *POOL)
+    g = rng.standard_normal(argmax.shape).astype(F32)
+    view = np.zeros_like(g)
+
+    def where():
+        for k in range(4):
+            view[...] += np.where(argmax == k, g, 0)
+    compare("max-pool backward multiply", lambda: pool.max_pool2d_backward(g, argmax, X_POOL.shape, *POOL),
+            where)
+
+
+def t_backward_direct_write():
+    """Windows side by side: np.multiply(..., out=view) vs view += g·hit."""
+    _, argmax = pool.max_pool2d_forward(X_POOL, *POOL)
+    g = rng.standard_normal(argmax.shape).astype(F32)
+    dx = np.zeros(X_POOL.shape, F32)
+    views = [dx[:, :, i::2, j::2] for i in range(2) for j in range(2)]
+
+    def direct():
+        for k, view in enumerate(views):
+            np.multiply(g, argmax == k, out=view)
+
+    def accumulate():
+        dx[...] = 0
+        for k, view in enumerate(views):
+            view += g * (argmax == k)
+    compare("max-pool backward direct write", direct, accumulate)
+
+
+# ---- norm.py -----------------------------------------------------------------------------
+
+def t_bn_eval_fused():
+    x = rng.standard_normal((64, 6, 28, 28)).astype(F32)
+    mean, var = rng.standard_normal(6).astype(F32), rng.random(6).astype(F32) + 0.5
+    w, b = rng.standard_normal(6).astype(F32), rng.standard_normal(6).astype(F32)
+    shape = (1, -1, 1, 1)
+
+    def fused():
+        scale = (1 / np.sqrt(var + 1e-5)).astype(F32) * w
+        shift = b - mean * scale
+        out = x * scale.reshape(shape)
+        out += shift.reshape(shape)
+        return out
+
+    def plain():
+        x_hat = (x - mean.reshape(shape)) * (1 / np.sqrt(var + 1e-5)).astype(F32).reshape(shape)
+        out = x_hat * w.reshape(shape)
+        out += b.reshape(shape)
+        return out
+    compare("batch norm eval scale/shift", fused, plain)
+
+
+TRICKS = {name[2:]: fn for name, fn in globals().items() if name.startswith("t_")}
+
+if __name__ == "__main__":
+    names = [a for a in sys.argv[1:] if a != "--smoke"]
+    REPEAT = 1 if "--smoke" in sys.argv else REPEAT
+    for name in names or TRICKS:
+        TRICKS[name]()
