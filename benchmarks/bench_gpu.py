@@ -19,7 +19,16 @@ the results.
                                    [--no-torch] [--out benchmarks/results]
 
 Writes <out>/gpu.json (every sample, device, versions, settings) and <out>/gpu.md
-(the table).  Target (issue 4): DigitCNN at batch 256 reaches at least half of
+(the table), each atomically.  gpu.json's `results` holds one summary record per
+configuration, {model, batch_size, ours_img_s, torch_img_s, ratio, peak_bytes}, the
+form tools/gpu_check.sh reports; `rows` keeps every sample.  peak_bytes is the most
+device memory CuPy's memory pool held while the configuration ran (its model, Adam
+state, input batches and the step's temporaries): the pool starts empty and never
+hands blocks back on its own, so its final size is its high-water mark, an upper
+bound on the step's live bytes by the pool's rounding and fragmentation.  PyTorch's
+counterparts are torch_peak_bytes (torch.cuda.max_memory_allocated, live tensors)
+and torch_peak_reserved_bytes (max_memory_reserved, its caching allocator's holding,
+the one comparable with peak_bytes).  Target (issue 4): DigitCNN at batch 256 reaches at least half of
 PyTorch's throughput.  Without a GPU, CuPy, or a CUDA build of PyTorch it prints
 one line saying what is missing and exits with status 2.  The defaults run
 8 configurations × 2 frameworks × (5 + 7·30) steps, sized to stay well under
@@ -135,6 +144,12 @@ def timed(run, steps, synchronize):
 
 def bench_config(name, batch, args, mt, cupy, torch):
     """One (model, batch size): images/s samples for each framework, and a sanity check."""
+    # Both pools start empty, so what they hold at the end is this configuration's peak.
+    release_memory(cupy, torch)
+    pool = cupy.get_default_memory_pool()
+    pool_before = pool.total_bytes()
+    if torch is not None:
+        torch.cuda.reset_peak_memory_stats()
     rng = np.random.default_rng(0)
     arrays = [(rng.standard_normal((batch,) + INPUT).astype(np.float32), rng.integers(0, NUM_CLASSES, batch))
               for _ in range(4)]
@@ -173,12 +188,23 @@ def bench_config(name, batch, args, mt, cupy, torch):
 
     row = {"model": name, "batch": batch, "steps_per_repeat": args.steps,
            "minitorch_images_per_s": statistics.median(samples["minitorch_cnn"]),
-           "minitorch_samples": samples["minitorch_cnn"]}
+           "minitorch_samples": samples["minitorch_cnn"],
+           "peak_bytes": pool.total_bytes() - pool_before}
     if torch is not None:
         row.update(torch_images_per_s=statistics.median(samples["pytorch"]), torch_samples=samples["pytorch"],
-                   eval_logits_max_rel_diff=agreement)
+                   eval_logits_max_rel_diff=agreement,
+                   torch_peak_bytes=torch.cuda.max_memory_allocated(),
+                   torch_peak_reserved_bytes=torch.cuda.max_memory_reserved())
         row["ratio"] = row["minitorch_images_per_s"] / row["torch_images_per_s"]
     return row
+
+
+def summary(row):
+    """One configuration as tools/gpu_check.sh reports it (None where PyTorch was not timed)."""
+    return {"model": row["model"], "batch_size": row["batch"],
+            "ours_img_s": row["minitorch_images_per_s"], "torch_img_s": row.get("torch_images_per_s"),
+            "ratio": row.get("ratio"), "peak_bytes": row["peak_bytes"],
+            "torch_peak_bytes": row.get("torch_peak_bytes")}
 
 
 def release_memory(cupy, torch):
@@ -194,9 +220,15 @@ def release_memory(cupy, torch):
 def device_info(mt, cupy, torch):
     props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
     name = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
+    runtime, driver = cupy.cuda.runtime.runtimeGetVersion(), cupy.cuda.runtime.driverGetVersion()
+    capability = cupy.cuda.Device().compute_capability
     info = {"device": name, "python": platform.python_version(), "numpy": np.__version__,
-            "cupy": cupy.__version__, "cuda_runtime": cupy.cuda.runtime.runtimeGetVersion(),
-            "cuda_driver": cupy.cuda.runtime.driverGetVersion(), "minitorch_cnn": mt.__version__,
+            "cupy": cupy.__version__, "cuda_runtime": runtime, "cuda_driver": driver,
+            # as tools/gpu_check.sh names them: "12.8" for 12080
+            "cuda": f"{runtime // 1000}.{runtime % 1000 // 10}",
+            "driver": f"CUDA {driver // 1000}.{driver % 1000 // 10} (driver API)",
+            "compute_capability": f"{capability[:-1]}.{capability[-1]}",     # "90" -> "9.0"
+            "minitorch_cnn": mt.__version__, "torch": None,
             "CUPY_TF32": os.environ.get("CUPY_TF32", "0")}
     if torch is not None:
         info.update(torch=torch.__version__, torch_cuda=torch.version.cuda,
@@ -208,14 +240,25 @@ def device_info(mt, cupy, torch):
 
 def table(rows, with_torch):
     if with_torch:
-        lines = ["| model | batch | minitorch_cnn img/s | PyTorch img/s | ratio (engine / PyTorch) |",
-                 "|---|---:|---:|---:|---:|"]
+        lines = ["| model | batch | minitorch_cnn img/s | PyTorch img/s | ratio (engine / PyTorch) "
+                 "| engine peak MB | PyTorch peak MB |",
+                 "|---|---:|---:|---:|---:|---:|---:|"]
         lines += [f"| {r['model']} | {r['batch']} | {r['minitorch_images_per_s']:,.0f} | "
-                  f"{r['torch_images_per_s']:,.0f} | {r['ratio']:.2f} |" for r in rows]
+                  f"{r['torch_images_per_s']:,.0f} | {r['ratio']:.2f} | {r['peak_bytes'] / 2**20:,.1f} | "
+                  f"{r['torch_peak_reserved_bytes'] / 2**20:,.1f} |" for r in rows]
     else:
-        lines = ["| model | batch | minitorch_cnn img/s |", "|---|---:|---:|"]
-        lines += [f"| {r['model']} | {r['batch']} | {r['minitorch_images_per_s']:,.0f} |" for r in rows]
+        lines = ["| model | batch | minitorch_cnn img/s | engine peak MB |", "|---|---:|---:|---:|"]
+        lines += [f"| {r['model']} | {r['batch']} | {r['minitorch_images_per_s']:,.0f} | "
+                  f"{r['peak_bytes'] / 2**20:,.1f} |" for r in rows]
     return "\n".join(lines)
+
+
+def write_atomically(path, text):
+    """A reader never sees a half-written file: write a temporary file, then rename it."""
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
 
 
 def target_line(rows):
@@ -261,16 +304,18 @@ def main(argv=None):
     settings = {k: getattr(args, k) for k in ("steps", "repeats", "warmup", "batch_sizes", "models")}
     settings.update(dtype="float32", optimizer="Adam(lr=1e-3)", input=list(INPUT), seconds=round(seconds, 1))
     os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "gpu.json"), "w") as f:
-        json.dump({"date": date, **info, "settings": settings, "rows": rows,
-                   "target": {"model": TARGET[0], "batch": TARGET[1], "min_ratio": TARGET[2], "met": met}},
-                  f, indent=2)
-    with open(os.path.join(args.out, "gpu.md"), "w") as f:
-        f.write(f"Training throughput (forward + backward + Adam, float32, 28×28 inputs), measured {date} on "
-                f"{info['device']} with CuPy {info['cupy']}"
-                + (f" and PyTorch {info['torch']} (CUDA {info['torch_cuda']}, eager, default settings)"
-                   if torch is not None else "")
-                + f"; median of {args.repeats} repeats of {args.steps} steps.\n\n{text}\n\n{target}\n")
+    write_atomically(os.path.join(args.out, "gpu.json"), json.dumps(
+        {"date": date, **info, "settings": settings, "results": [summary(r) for r in rows], "rows": rows,
+         "target": {"model": TARGET[0], "batch": TARGET[1], "min_ratio": TARGET[2], "met": met}},
+        indent=2) + "\n")
+    write_atomically(os.path.join(args.out, "gpu.md"),
+                     f"Training throughput (forward + backward + Adam, float32, 28×28 inputs), measured {date} on "
+                     f"{info['device']} with CuPy {info['cupy']}"
+                     + (f" and PyTorch {info['torch']} (CUDA {info['torch_cuda']}, eager, default settings)"
+                        if torch is not None else "")
+                     + f"; median of {args.repeats} repeats of {args.steps} steps. Peak MB: the most "
+                     "memory each framework's allocator held during the configuration.\n\n"
+                     f"{text}\n\n{target}\n")
     print(f"\nwrote {os.path.join(args.out, 'gpu.json')} and gpu.md ({seconds:.0f} s)")
     return 0
 
