@@ -28,8 +28,8 @@ hands blocks back on its own, so its final size is its high-water mark, an upper
 bound on the step's live bytes by the pool's rounding and fragmentation.  PyTorch's
 counterparts are torch_peak_bytes (torch.cuda.max_memory_allocated, live tensors)
 and torch_peak_reserved_bytes (max_memory_reserved, its caching allocator's holding,
-the one comparable with peak_bytes).  Target (issue 4): DigitCNN at batch 256 reaches at least half of
-PyTorch's throughput.  Without a GPU, CuPy, or a CUDA build of PyTorch it prints
+the one comparable with peak_bytes).  Target (issue 4): DigitCNN at batch 256
+reaches at least half of PyTorch's throughput.  Without a GPU, CuPy, or a CUDA build of PyTorch it prints
 one line saying what is missing and exits with status 2.  The defaults run
 8 configurations × 2 frameworks × (5 + 7·30) steps, sized to stay well under
 5 minutes on an H100 (not yet timed on one).

@@ -446,3 +446,100 @@ def test_bench_writes_atomically(tmp_path):
     path = str(tmp_path / "gpu.json")
     bench.write_atomically(path, "{}")
     assert Path(path).read_text() == "{}" and os.listdir(tmp_path) == ["gpu.json"]
+
+
+# ---- tools/gpu_probe.py's GPU steps, with stand-ins for CuPy and torch -----------------------
+
+probe = load("tools/gpu_probe.py", "gpu_probe")
+
+
+class FakeKernel:
+    def __init__(self, max_threads=1024):
+        self.num_regs, self.local_size_bytes, self.shared_size_bytes = 30, 0, 0
+        self.max_threads_per_block, self.binary_version = max_threads, 90
+
+
+def test_kernel_resources_cover_every_kernel_in_both_types(monkeypatch):
+    from minitorch_cnn.cuda import loader
+    asked = []
+    monkeypatch.setattr(loader, "get_kernel", lambda file, name: asked.append((file, name)) or FakeKernel())
+    rows, problems = probe.kernel_resources()
+    declared = [(source.name, name) for source in loader.kernel_sources()
+                for name in loader.kernel_names(source.read_text())]
+    assert len(declared) >= 6 and problems == []
+    assert sorted(asked) == sorted((f, f"{n}<{t}>") for f, n in declared for t in ("float", "double"))
+    assert [r["num_regs"] for r in rows] == [30] * len(asked)
+    table = probe.kernel_table(rows)
+    assert len(table.splitlines()) == len(rows) + 1 and "spills" not in table
+
+
+def test_kernel_resources_name_a_kernel_that_cannot_compile_or_launch(monkeypatch):
+    from minitorch_cnn.cuda import loader
+
+    def get_kernel(file, name):
+        if name == "im2col<double>":
+            raise RuntimeError("NVRTC_ERROR_COMPILATION")
+        return FakeKernel(max_threads=128 if name == "col2im<float>" else 1024)
+    monkeypatch.setattr(loader, "get_kernel", get_kernel)
+    rows, problems = probe.kernel_resources()
+    assert problems == ["im2col.cu col2im<float>: launches use 256 threads per block, the kernel allows 128",
+                        "im2col.cu im2col<double>: RuntimeError: NVRTC_ERROR_COMPILATION"]
+
+
+def fake_cupy_module(device_count=1):
+    cupy = types.ModuleType("cupy")
+    cupy.__version__ = "14.2.0"
+    cupy.asarray, cupy.ones_like = np.asarray, np.ones_like
+    device = types.SimpleNamespace(id=0, compute_capability="90", synchronize=lambda: None)
+    runtime = types.SimpleNamespace(
+        getDeviceCount=lambda: device_count, runtimeGetVersion=lambda: 12080, driverGetVersion=lambda: 12090,
+        getDeviceProperties=lambda i: {"name": b"NVIDIA H200", "totalGlobalMem": 150 * 2**30})
+    cupy.cuda = types.SimpleNamespace(runtime=runtime, Device=lambda: device, set_allocator=lambda a: None,
+                                      get_local_runtime_version=lambda: 12080)
+    return cupy
+
+
+def fake_torch_module(cuda="12.8", available=True):
+    torch = types.ModuleType("torch")
+    torch.__version__ = "2.13.0"
+    torch.version = types.SimpleNamespace(cuda=cuda)
+    torch.cuda = types.SimpleNamespace(is_available=lambda: available, get_device_name=lambda i: "NVIDIA H200")
+    return torch
+
+
+def test_versions_from_cupy_and_torch(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy_module())
+    monkeypatch.setitem(sys.modules, "torch", fake_torch_module())
+    monkeypatch.setattr(probe, "nvidia_smi_query", lambda: {"driver": "570.124.06"})
+    info = probe.versions()
+    assert {k: info[k] for k in ("device", "driver", "cuda", "cupy", "torch", "torch_cuda", "compute_capability")} == {
+        "device": "NVIDIA H200", "driver": "570.124.06", "cuda": "12.8", "cupy": "14.2.0", "torch": "2.13.0",
+        "torch_cuda": "12.8", "compute_capability": "9.0"}
+    assert info["driver_cuda"] == "12.9"
+    monkeypatch.setattr(probe, "nvidia_smi_query", lambda: {})
+    assert probe.versions()["driver"] == "CUDA 12.9 (driver API)"
+
+
+@pytest.mark.parametrize("torch_module, message", [
+    (fake_torch_module(cuda=None), "torch 2.13.0 is a build without CUDA; install a CUDA build of torch"),
+    (fake_torch_module(available=False), "torch 2.13.0 (CUDA 12.8) sees no GPU (torch.cuda.is_available() is False)"),
+])
+def test_preflight_names_a_torch_without_cuda(monkeypatch, capsys, torch_module, message):
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy_module())
+    monkeypatch.setitem(sys.modules, "torch", torch_module)
+    assert probe.main(["preflight"]) == 2
+    assert capsys.readouterr().out == message + "\n"
+
+
+def test_preflight_names_a_cupy_that_sees_no_device(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy_module(device_count=0))
+    assert probe.main(["preflight"]) == 2
+    assert capsys.readouterr().out == "CuPy 14.2.0 finds no NVIDIA GPU (device count 0)\n"
+
+
+def test_the_sanitizer_case_runs_every_op(monkeypatch, capsys):
+    from minitorch_cnn import backend
+    monkeypatch.setattr(backend, "_cupy", backend._cupy)        # restored afterwards, whatever happens
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy_module())
+    probe.sanitize_case()                                        # NumPy stands in: the CPU path runs
+    assert "ran" in capsys.readouterr().out

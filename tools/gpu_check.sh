@@ -161,7 +161,7 @@ XDIST=()
 if "$PY" -c "import xdist" > /dev/null 2>&1; then
     XDIST=(-n auto)
 fi
-step 210 env -u CUPY_TF32 MINITORCH_CNN_REQUIRE_CUDA=1 "$PY" -m pytest -q -p no:cacheprovider -rs \
+step 210 env -u CUPY_TF32 MINITORCH_CNN_REQUIRE_CUDA=1 "$PY" -m pytest -q -p no:cacheprovider -rfEs \
     ${XDIST[@]+"${XDIST[@]}"} --junitxml "$WORK/tests.xml" \
     tests/test_cuda.py tests/test_cuda_unavailable.py tests/test_cuda_twins.py
 tests_rc=$?

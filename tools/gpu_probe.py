@@ -125,7 +125,7 @@ def versions():
         "driver": smi.get("driver") or f"CUDA {_version_text(driver_api)} (driver API)",
         "driver_cuda": _version_text(driver_api),
         "cuda": _version_text(cupy.cuda.runtime.runtimeGetVersion()),
-        "cuda_local_runtime": _version_text(cupy.cuda.get_local_runtime_version()),
+        "cuda_local_runtime": _optional(lambda: _version_text(cupy.cuda.get_local_runtime_version())),
         "cupy": cupy.__version__,
         "torch": torch.__version__,
         "torch_cuda": torch.version.cuda,
@@ -135,6 +135,14 @@ def versions():
         "nvcc": _nvcc_version(),
     }
     return info
+
+
+def _optional(read):
+    """A version that is good to know but must not stop the step: its text, or why it is missing."""
+    try:
+        return read()
+    except Exception as exc:
+        return f"unknown ({type(exc).__name__}: {_first_line(exc)})"
 
 
 def _nvcc_version():
