@@ -196,6 +196,7 @@ if args[0] == "benchmarks/bench_gpu.py":
     dump(os.path.join(arg_after("--out"), "gpu.json"), dict(
         device="NVIDIA H200", results=[dict(model="digitcnn", batch_size=256, ours_img_s=50000.0,
                                             torch_img_s=80000.0, ratio=0.625, peak_bytes=300 * 2**20)],
+        rows=[dict(model="digitcnn", batch=256, eval_logits_max_rel_diff=0.5 if mode == "disagree" else 1e-4)],
         target=dict(model="digitcnn", batch=256, min_ratio=0.5, met=True)))
     sys.exit(0)
 sys.exit(f"fake python: unexpected {{args}}")
@@ -233,6 +234,8 @@ def test_every_step_passing_ends_with_pass_and_writes_the_report(fake_gpu_machin
     assert [s["name"] for s in report["steps"]] == ["versions", "kernels", "sanitizer", "tests",
                                                      "large-index", "bench"]
     assert all(s["status"] == "ok" for s in report["steps"])
+    assert report["steps"][-1]["note"] == ("bench: 1 configurations measured; digitcnn at batch 256: "
+                                           "ratio 0.62 (met: target 0.5)")
     (row,) = report["results"]
     assert set(row) >= {"model", "batch_size", "ours_img_s", "torch_img_s", "ratio", "peak_bytes"}
     assert "| digitcnn | 256 | 50,000 | 80,000 | 0.62 | 300.0 |" in (results / "gpu.md").read_text()
@@ -254,6 +257,15 @@ def test_a_skipped_gpu_test_fails_the_check(fake_gpu_machine, tmp_path):
     report = json.loads((tmp_path / "results" / "gpu.json").read_text())
     assert report["verdict"] == "FAIL" and report["failed_steps"] == ["tests"]
     assert report["tests"]["skipped"] == 1
+
+
+@needs_bash
+def test_a_benchmark_that_computed_another_model_fails_the_check(fake_gpu_machine, tmp_path):
+    env, path = fake_gpu_machine
+    result, _ = run_check({**env, "FAKE_MODE": "disagree"}, path, [str(tmp_path / "results")])
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[-2:] == ["failed steps: bench", "GPU CHECK: FAIL"]
+    assert "eval logits differ from PyTorch's by 5.0e-01" in result.stdout
 
 
 @needs_bash
@@ -543,3 +555,18 @@ def test_the_sanitizer_case_runs_every_op(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "cupy", fake_cupy_module())
     probe.sanitize_case()                                        # NumPy stands in: the CPU path runs
     assert "ran" in capsys.readouterr().out
+
+
+def test_bench_problems():
+    assert gpu_report.bench_problems({}) == ["no benchmark results"]
+    rows = [dict(model="lenet5", batch=64, eval_logits_max_rel_diff=float("nan")),
+            dict(model="deepcnn", batch=256, eval_logits_max_rel_diff=1e-3),
+            dict(model="deepcnn", batch=64)]                            # --no-torch: nothing to compare
+    problems = gpu_report.bench_problems({"results": [{}], "rows": rows})
+    assert problems == ["lenet5 batch 64: eval logits differ from PyTorch's by nan (relative), more than 1e-02"]
+
+
+def test_notes_cannot_break_the_markdown_table(tmp_path):
+    (tmp_path / "steps.tsv").write_text("tests\tFAIL\t3\ta | b\n")
+    text = gpu_report.markdown(gpu_report.build_report(tmp_path))
+    assert "| tests | FAIL | 3 | a \\| b |" in text

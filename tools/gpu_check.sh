@@ -20,7 +20,8 @@
 #   tests        210  tests/test_cuda.py, test_cuda_unavailable.py, test_cuda_twins.py with
 #                     MINITORCH_CNN_REQUIRE_CUDA=1 and CUPY_TF32 unset; any skip is a failure
 #   large-index   75  tools/gpu_large_index.py: kernels exact where indices pass 2^31 (~45 GB)
-#   bench        150  benchmarks/bench_gpu.py, 4 models x batch 64 and 256 (20 steps x 5 repeats)
+#   bench        150  benchmarks/bench_gpu.py, 4 models x batch 64 and 256 (20 steps x 5 repeats);
+#                     fails if the engine's eval logits differ from PyTorch's (same weights) by > 1e-2
 #   report        --  tools/gpu_report.py: RESULTS_DIR/gpu.json, gpu.md, gpu_check.log
 # TOTAL_BUDGET = 560 s, so the whole check ends within 10 minutes on an H100/H200.
 # The throughput target (DigitCNN at batch 256 >= 0.5x PyTorch) is reported, not judged:
@@ -35,6 +36,7 @@ REPORT_RESERVE=20            # seconds kept for writing the report
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RESULTS=${1:-${GPU_CHECK_RESULTS:-$REPO/benchmarks/results}}
 case $RESULTS in /*) ;; *) RESULTS=$PWD/$RESULTS ;; esac
+if [[ -n ${OUT:-} && $OUT != /* ]]; then OUT=$PWD/$OUT; fi
 cd "$REPO" || exit 2
 
 fail_now() {                 # the machine cannot run the check: one line, status 2
@@ -64,6 +66,10 @@ fi
 command -v "$PY" > /dev/null 2>&1 || fail_now "no Python interpreter ($PY not found; set PYTHON)"
 export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"   # this checkout, not an installed copy
 export PYTHONUNBUFFERED=1                              # step output reaches the log as it happens
+# CuPy keeps compiled kernels under ~/.cupy; where that cannot be written, a temporary folder
+if ! mkdir -p "${CUPY_CACHE_DIR:-${HOME:-/nonexistent}/.cupy/kernel_cache}" 2> /dev/null; then
+    export CUPY_CACHE_DIR="${TMPDIR:-/tmp}/gpu_check_cupy_cache"
+fi
 
 preflight_out=$(timeout 45 "$PY" tools/gpu_probe.py preflight 2>&1)
 preflight_rc=$?
@@ -184,14 +190,21 @@ fi
 # throughput against PyTorch, and peak memory
 if step 150 "$PY" benchmarks/bench_gpu.py --models lenet5 simplecnn digitcnn deepcnn \
         --batch-sizes 64 256 --steps 20 --repeats 5 --warmup 3 --out "$WORK/bench"; then
-    record bench ok
+    bench_verdict=$("$PY" tools/gpu_report.py bench-verdict "$WORK/bench/gpu.json" 2>&1)
+    verdict_rc=$?
+    say "$bench_verdict"
+    if (( verdict_rc == 0 )); then
+        record bench ok "$bench_verdict"
+    else
+        record bench FAIL "$bench_verdict"
+    fi
 else
     record bench FAIL "$STEP_NOTE"
 fi
 
 # report: gpu.json, gpu.md, and this log next to them
 say ""
-if mkdir -p "$RESULTS" && timeout 30 "$PY" tools/gpu_report.py write "$WORK" "$RESULTS" 2>&1 | tee -a "$LOG"; then
+if mkdir -p "$RESULTS" && timeout "$REPORT_RESERVE" "$PY" tools/gpu_report.py write "$WORK" "$RESULTS" 2>&1 | tee -a "$LOG"; then
     REPORTED=1
 else
     REPORTED=0

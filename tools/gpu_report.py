@@ -1,6 +1,7 @@
 """Assemble tools/gpu_check.sh's results into gpu.json and gpu.md (no GPU needed: plain files in, files out).
 
     python tools/gpu_report.py tests-verdict JUNIT_XML        # passed/failed/skipped; status 1 on any failure or skip
+    python tools/gpu_report.py bench-verdict BENCH_JSON       # the bench measured, and computed the same model
     python tools/gpu_report.py write WORK_DIR RESULTS_DIR      # gpu.json + gpu.md from the check's work folder
 
 The work folder holds what the check's steps wrote (every file optional: a step that
@@ -57,6 +58,37 @@ def tests_problems(counts):
     if counts["tests"] == 0:
         problems.append("no test ran")
     return problems
+
+
+# PyTorch and the engine start from the same weights: their eval-mode logits differ only by
+# rounding (cuDNN's TF32 convolutions: ~1e-3 relative).  More means one computed something else.
+LOGITS_TOLERANCE = 1e-2
+
+
+def bench_problems(bench):
+    """Why a benchmark run does not count: nothing measured, or logits that disagree with PyTorch's."""
+    if not bench or not bench.get("results"):
+        return ["no benchmark results"]
+    problems = []
+    for row in bench.get("rows", []):
+        diff = row.get("eval_logits_max_rel_diff")
+        if diff is not None and not diff <= LOGITS_TOLERANCE:      # NaN fails too
+            problems.append(f"{row['model']} batch {row['batch']}: eval logits differ from PyTorch's by "
+                            f"{diff:.1e} (relative), more than {LOGITS_TOLERANCE:.0e}")
+    return problems
+
+
+def bench_line(bench):
+    """One line: how many configurations, and the target's ratio."""
+    results = bench.get("results", [])
+    target = bench.get("target") or {}
+    text = f"{len(results)} configurations measured"
+    row = next((r for r in results if r["model"] == target.get("model") and r["batch_size"] == target.get("batch")),
+               None)
+    if row is not None and row.get("ratio") is not None:
+        text += (f"; {row['model']} at batch {row['batch_size']}: ratio {row['ratio']:.2f} "
+                 f"({'met' if row['ratio'] >= target['min_ratio'] else 'NOT met'}: target {target['min_ratio']})")
+    return text
 
 
 def read_steps(path):
@@ -123,6 +155,11 @@ def build_report(work, date=None):
     return report
 
 
+def _cell(text):
+    """Free text inside a markdown table cell: one line, no column break."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
 def _mb(value):
     return "—" if value is None else f"{value / 2**20:,.1f}"
 
@@ -143,7 +180,7 @@ def markdown(report):
     if report["failed_steps"]:
         lines += [f"Failed steps: {', '.join(report['failed_steps'])}.", ""]
     lines += ["| step | status | seconds | note |", "|---|---|---:|---|"]
-    lines += [f"| {s['name']} | {s['status']} | {s['seconds']:.0f} | {s['note']} |" for s in report["steps"]]
+    lines += [f"| {s['name']} | {s['status']} | {s['seconds']:.0f} | {_cell(s['note'])} |" for s in report["steps"]]
     t = report["tests"]
     lines += ["", f"GPU tests (MINITORCH_CNN_REQUIRE_CUDA=1): {t['passed']} passed, {t['failed']} failed, "
               f"{t['skipped']} skipped" + (f" ({t['note']})" if t.get("note") else "") + "."]
@@ -155,8 +192,8 @@ def markdown(report):
     if report["large_index"]:
         lines += ["", "Indices past 2^31 (sampled images against the NumPy path, bit for bit):", "",
                   "| case | result | detail |", "|---|---|---|"]
-        lines += [f"| {c['case']} | {'ok' if c['ok'] else 'FAIL: ' + '; '.join(c['problems'])} | "
-                  f"{c['detail']} |" for c in report["large_index"]]
+        lines += [f"| {c['case']} | {'ok' if c['ok'] else 'FAIL: ' + _cell('; '.join(c['problems']))} | "
+                  f"{_cell(c['detail'])} |" for c in report["large_index"]]
     if report["results"]:
         lines += ["", "Training throughput (forward + backward + Adam, float32, 28×28 inputs; median of "
                   "the timed repeats). Peak MB: the most memory the engine's CuPy pool held during "
@@ -199,6 +236,12 @@ def main(argv=None):
             return 1
         problems = tests_problems(counts)
         print(f"tests: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped"
+              + (f": FAIL ({'; '.join(problems)})" if problems else ""))
+        return 1 if problems else 0
+    if len(argv) == 2 and argv[0] == "bench-verdict":
+        bench = _read_json(argv[1]) or {}
+        problems = bench_problems(bench)
+        print("bench: " + (bench_line(bench) if bench else "no readable results")
               + (f": FAIL ({'; '.join(problems)})" if problems else ""))
         return 1 if problems else 0
     if len(argv) == 3 and argv[0] == "write":
