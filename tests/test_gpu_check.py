@@ -367,7 +367,7 @@ large = load("tools/gpu_large_index.py", "gpu_large_index")
 
 def numpy_as_cupy():
     cp = types.SimpleNamespace(**{name: getattr(np, name) for name in
-                                  ("empty", "add", "asarray", "ones", "arange", "float32", "int32")})
+                                  ("empty", "add", "asarray", "ones", "arange", "float32", "int64")})
     cp.asnumpy = np.asarray
     cp.cuda = types.SimpleNamespace(Device=lambda: types.SimpleNamespace(synchronize=lambda: None))
     return cp

@@ -145,8 +145,8 @@ def one_image_case(side):
     """max_pool2d (2x2) on one (1, 1, side, side) image: refused clearly past the 32-bit
     per-image range, or exact; the top and bottom bands compared with NumPy."""
     def run(cp, mt, F):
-        rows = (cp.arange(side, dtype=cp.int32) * 7919 % 13).astype(cp.float32)
-        cols = (cp.arange(side, dtype=cp.int32) * 104729 % 11).astype(cp.float32) * 16
+        rows = (cp.arange(side, dtype=cp.int64) * 7919 % 13).astype(cp.float32)
+        cols = (cp.arange(side, dtype=cp.int64) * 104729 % 11).astype(cp.float32) * 16
         x = cp.empty((1, 1, side, side), dtype=cp.float32)
         cp.add(rows[:, None], cols[None, :], out=x[0, 0])
         xt = mt.Tensor(x, requires_grad=True)
