@@ -14,6 +14,7 @@ import sys
 import numpy as np
 
 from .cuda import kernels   # NumPy only: the launchers import CuPy on their first launch
+from .cuda.loader import COMPILE_OPTIONS
 
 _cupy = None
 _cupy_error = None
@@ -107,7 +108,6 @@ def _probe(cupy):
     if count < 1:
         return f"{built_for} finds no NVIDIA GPU (cudaGetDeviceCount() = {count}); use device='cpu'"
 
-    from .cuda.loader import COMPILE_OPTIONS
     try:
         kernel = cupy.RawKernel(PROBE_KERNEL, "minitorch_cnn_probe", options=COMPILE_OPTIONS)
         kernel.compile()
@@ -130,7 +130,7 @@ def _probe(cupy):
     if product != 2.0:
         return f"cuBLAS computed [[1, 1], [1, 1]] @ [[1, 1], [1, 1]] as {product} instead of 2"
     try:
-        from cupy.cuda import curand
+        curand = cupy.cuda.curand      # CuPy loads libcurand here, on first access
         generator = cupy.random.RandomState(seed=0, method=curand.CURAND_RNG_PSEUDO_PHILOX4_32_10)
         generator.random_sample((1,), dtype=cupy.float32)
     except Exception as exc:

@@ -234,7 +234,7 @@ def make_fake_cupy(runtime=13000, driver=13000, devices=1, device_error=None, co
                                               driverGetVersion=lambda: driver,
                                               getDeviceCount=get_device_count)
 
-    def curand_module(name):      # `from cupy.cuda import curand` loads libcurand
+    def curand_module(name):      # CuPy's cupy.cuda loads libcurand when `curand` is first asked for
         if name != "curand":
             raise AttributeError(name)
         if curand_error is not None:
