@@ -184,6 +184,7 @@ def test_gpu_benchmark_without_cupy_exits_with_one_line(cupy_blocker, tmp_path):
 # a driver, and from its error tables).
 INSUFFICIENT_DRIVER = "cudaErrorInsufficientDriver: CUDA driver version is insufficient for CUDA runtime version"
 NO_DEVICE = "cudaErrorNoDevice: no CUDA-capable device is detected"
+DEVICES_BUSY = "cudaErrorDevicesUnavailable: CUDA-capable device(s) is/are busy or unavailable"
 NO_KERNEL_IMAGE = "cudaErrorNoKernelImageForDevice: no kernel image is available for execution on the device"
 NO_NVRTC = ('Failure finding "libnvrtc.so.13 or libnvrtc.so.12": No such file: libnvrtc.so.13 or '
             'libnvrtc.so.12, No such file: libnvrtc.so.13 or libnvrtc.so.12\n')
@@ -308,6 +309,9 @@ FAILURES = {
         dict(device_error=CUDARuntimeError(100, NO_DEVICE)),
         ["CuPy 14.2.0 (CUDA runtime 13.0) finds no NVIDIA GPU", NO_DEVICE, "use device='cpu'"]),
     "zero devices": (dict(devices=0), ["finds no NVIDIA GPU (cudaGetDeviceCount() = 0)"]),
+    "devices busy": (
+        dict(device_error=CUDARuntimeError(46, DEVICES_BUSY)),
+        ["CuPy 14.2.0 (CUDA runtime 13.0) cannot start CUDA", DEVICES_BUSY]),
     "libnvrtc missing": (
         dict(compile_error=DynamicLibNotFoundError(NO_NVRTC)),
         ["NVRTC cannot compile a CUDA kernel with CuPy 14.2.0", "DynamicLibNotFoundError",
