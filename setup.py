@@ -30,8 +30,13 @@ setup(
         # CPU wheel this project's CI installs from local disk; any torch >= 2.1 works for the
         # parity tests.
         "test": GRADCHECK + ["torch>=2.1", "matplotlib>=3.5"],
-        "cuda12": ["cupy-cuda12x>=13"],
-        "cuda13": ["cupy-cuda13x>=13"],
+        # The GPU path: CuPy with its [ctk] extra, the CUDA libraries from PyPI that the path
+        # loads (NVRTC compiles kernels/*.cu, cuBLAS runs every matmul, cuRAND draws dropout
+        # masks), so no CUDA toolkit is needed, only the NVIDIA driver: CUDA 12.x needs
+        # >= 525.60.13 and CUDA 13.x >= 580 on Linux.  [ctk] came with CuPy 14 (which needs
+        # NumPy >= 2.0).
+        "cuda12": ["cupy-cuda12x[ctk]>=14"],
+        "cuda13": ["cupy-cuda13x[ctk]>=14"],
         "torchvision": ["torchvision"],
         "plot": ["matplotlib>=3.5"],
     },

@@ -14,12 +14,21 @@ import sys
 import numpy as np
 
 from .cuda import kernels   # NumPy only: the launchers import CuPy on their first launch
+from .cuda.loader import COMPILE_OPTIONS
 
 _cupy = None
 _cupy_error = None
+_probed = (None, None)   # (the cupy module probed, why it cannot be used or None)
 
 CUDA_HINT = ("install it with `pip install \".[cuda12]\"` in the minitorch_cnn folder "
-             "(`\".[cuda13]\"` for CUDA 13), or `pip install cupy-cuda12x` directly")
+             "(`\".[cuda13]\"` for CUDA 13), or `pip install \"cupy-cuda12x[ctk]\"` directly")
+# What `pip install ".[cuda12]"` / `".[cuda13]"` bring besides CuPy: its [ctk] extra.
+LIBRARY_HINT = ("install the CUDA libraries from PyPI with `pip install \".[cuda12]\"` or "
+                "`\".[cuda13]\"` in the minitorch_cnn folder (CuPy's [ctk] extra), or a CUDA toolkit")
+# The oldest Linux driver each CUDA major runs on (NVIDIA's minor-version compatibility table).
+MIN_DRIVER = {12: "525.60.13", 13: "580"}
+# The smallest kernel that proves NVRTC compiles and the device runs what it compiled.
+PROBE_KERNEL = 'extern "C" __global__ void minitorch_cnn_probe(int* out) { out[0] = 42; }'
 
 
 def _import_cupy():
@@ -34,27 +43,130 @@ def _import_cupy():
     return _cupy
 
 
-def cuda_is_available():
-    """True when CuPy imports and sees at least one GPU."""
+def _error_text(exc):
+    """`Type: message` on one line (CUDA errors and compile logs can span several)."""
+    message = " ".join(str(exc).split())
+    if len(message) > 400:
+        message = message[:400] + " ..."
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def _cuda_version(number):
+    """12040 -> '12.4' (how the CUDA runtime and driver report versions)."""
+    return f"{number // 1000}.{number % 1000 // 10}"
+
+
+def _driver_advice(runtime_version, driver_version):
+    """What to install when the driver is older than CuPy's CUDA runtime."""
+    wanted = runtime_version // 1000
+    advice = f"install an NVIDIA driver for CUDA {wanted}.x"
+    if wanted in MIN_DRIVER:
+        advice += f" (>= {MIN_DRIVER[wanted]} on Linux)"
+    has = driver_version // 1000
+    if has in MIN_DRIVER and has != wanted:
+        advice += (f", or the CuPy build for the CUDA {has}.x this driver runs: "
+                   f"`pip install \".[cuda{has}]\"` (after `pip uninstall cupy-cuda{wanted}x`)")
+    return advice
+
+
+def _probe(cupy):
+    """None when the CUDA path can run, else one sentence naming what failed and why.
+
+    Checks, in the order a training step needs them: the driver serves CuPy's CUDA
+    runtime and sees a GPU; NVRTC compiles a kernel that the GPU then runs (every
+    kernels/*.cu is compiled so); cuBLAS multiplies (every matmul); cuRAND draws
+    (dropout).  A missing libnvrtc/libcublas/libcurand only shows at first use,
+    so each is used once here rather than at the first training step.
+    """
+    version = getattr(cupy, "__version__", "?")
+    runtime = cupy.cuda.runtime
+    try:
+        runtime_version = runtime.runtimeGetVersion()
+    except Exception:
+        runtime_version = None
+    try:
+        driver_version = runtime.driverGetVersion()    # needs no context: works with a stale driver
+    except Exception:
+        driver_version = None
+    cupy_name = f"CuPy {version}"
+    built_for = cupy_name + (f" (CUDA runtime {_cuda_version(runtime_version)})" if runtime_version else "")
+    try:
+        count = runtime.getDeviceCount()
+    except Exception as exc:
+        text = _error_text(exc)
+        if "InsufficientDriver" in text and driver_version == 0:
+            return (f"no NVIDIA driver was found (cudaDriverGetVersion() = 0), so {built_for} "
+                    f"cannot reach a GPU ({text}); "
+                    "install the NVIDIA driver, or use device='cpu'")
+        if "InsufficientDriver" in text and driver_version and runtime_version:
+            return (f"the NVIDIA driver supports CUDA {_cuda_version(driver_version)}, older than "
+                    f"the CUDA {_cuda_version(runtime_version)} runtime of {cupy_name} "
+                    f"({text}); {_driver_advice(runtime_version, driver_version)}")
+        if "NoDevice" in text:
+            return f"{built_for} finds no NVIDIA GPU ({text}); use device='cpu'"
+        return f"{built_for} cannot start CUDA ({text}); use device='cpu'"
+    if count < 1:
+        return f"{built_for} finds no NVIDIA GPU (cudaGetDeviceCount() = {count}); use device='cpu'"
+
+    try:
+        kernel = cupy.RawKernel(PROBE_KERNEL, "minitorch_cnn_probe", options=COMPILE_OPTIONS)
+        kernel.compile()
+    except Exception as exc:
+        return (f"NVRTC cannot compile a CUDA kernel with {built_for} ({_error_text(exc)}); "
+                f"the GPU ops compile kernels/*.cu with it: {LIBRARY_HINT}")
+    try:
+        out = cupy.zeros(1, dtype=cupy.int32)
+        kernel((1,), (1,), (out,))
+        ran = int(out[0])
+    except Exception as exc:
+        return f"a kernel compiled by NVRTC cannot run on the GPU ({_error_text(exc)})"
+    if ran != 42:
+        return f"a kernel compiled by NVRTC ran but wrote {ran} instead of 42: the GPU or its driver misbehaves"
+    try:
+        ones = cupy.ones((2, 2), dtype=cupy.float32)
+        product = float((ones @ ones)[0, 0])
+    except Exception as exc:
+        return f"cuBLAS cannot be used ({_error_text(exc)}); every matmul needs it: {LIBRARY_HINT}"
+    if product != 2.0:
+        return f"cuBLAS computed [[1, 1], [1, 1]] @ [[1, 1], [1, 1]] as {product} instead of 2"
+    try:
+        curand = cupy.cuda.curand      # CuPy loads libcurand here, on first access
+        generator = cupy.random.RandomState(seed=0, method=curand.CURAND_RNG_PSEUDO_PHILOX4_32_10)
+        generator.random_sample((1,), dtype=cupy.float32)
+    except Exception as exc:
+        return f"cuRAND cannot be used ({_error_text(exc)}); dropout needs it: {LIBRARY_HINT}"
+    return None
+
+
+def cuda_unavailable_reason():
+    """None when device 'cuda' can be used here; otherwise one sentence saying what failed.
+
+    The sentence quotes the error CuPy or CUDA gave (the import error, the driver and
+    runtime versions, the missing library) and says what to install.  The probe
+    (see `_probe`) runs once per process: its first call takes up to a second (it
+    creates the CUDA context and compiles a one-line kernel), later calls nothing.
+    """
+    global _probed
     cupy = _import_cupy()
     if cupy is None:
-        return False
-    try:
-        return cupy.cuda.runtime.getDeviceCount() > 0
-    except Exception:
-        return False
+        return f"CuPy could not be imported ({_error_text(_cupy_error)}); {CUDA_HINT}"
+    if _probed[0] is not cupy:
+        _probed = (cupy, _probe(cupy))
+    return _probed[1]
+
+
+def cuda_is_available():
+    """True when CuPy imports, sees a GPU, and NVRTC, cuBLAS and cuRAND work
+    (`cuda_unavailable_reason()` says why not)."""
+    return cuda_unavailable_reason() is None
 
 
 def require_cuda():
-    """Return cupy, or raise one sentence saying what is missing."""
-    cupy = _import_cupy()
-    if cupy is None:
-        raise RuntimeError(f"device 'cuda' needs CuPy, which could not be imported "
-                           f"({_cupy_error}); {CUDA_HINT}")
-    if not cuda_is_available():
-        raise RuntimeError("device 'cuda' was asked for, but CuPy finds no NVIDIA GPU "
-                           "on this machine; use device='cpu'")
-    return cupy
+    """Return cupy, or raise one sentence saying what failed (cuda_unavailable_reason)."""
+    reason = cuda_unavailable_reason()
+    if reason is not None:
+        raise RuntimeError(f"device 'cuda' cannot be used: {reason}")
+    return _cupy
 
 
 def normalize_device(device):

@@ -10,9 +10,18 @@ from .loader import get_kernel, kernel_sources
 
 
 def is_available():
-    """True when CuPy imports and sees at least one GPU."""
+    """True when device 'cuda' can be used: CuPy imports, sees a GPU, and NVRTC,
+    cuBLAS and cuRAND work (probed once per process)."""
     from ..backend import cuda_is_available
     return cuda_is_available()
 
 
-__all__ = ["is_available", "kernel_sources", "get_kernel"]
+def unavailable_reason():
+    """None when device 'cuda' can be used, else one sentence saying what failed:
+    CuPy's import error, the driver and runtime versions, the missing library.
+    (torch has only `torch.cuda.is_available()`; this says why it is False.)"""
+    from ..backend import cuda_unavailable_reason
+    return cuda_unavailable_reason()
+
+
+__all__ = ["is_available", "unavailable_reason", "kernel_sources", "get_kernel"]

@@ -138,5 +138,10 @@ def get_kernel(file, name):
     key = (file, name)
     if key not in _kernels:
         base, ctype = _parse_name(file, name)
-        _kernels[key] = get_module(file, ctype).get_function(f"{base}<{ctype}>")
+        try:
+            _kernels[key] = get_module(file, ctype).get_function(f"{base}<{ctype}>")
+        except Exception as exc:
+            # CuPy's error (a compile log, a missing libnvrtc) does not say which file it was compiling.
+            raise RuntimeError(f"minitorch_cnn.cuda: compiling kernels/{file} for {ctype} with NVRTC "
+                               f"failed: {type(exc).__name__}: {exc}") from exc
     return _kernels[key]
