@@ -348,8 +348,55 @@ def _is_basic(index):
     return all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis for p in parts)
 
 
+def _wraps_out_of_range(array):
+    """Whether indexing `array` with an out-of-range integer array wraps around silently instead
+    of raising: CuPy's fancy indexing does (x[[5]] of a 5-row CuPy array is row 0); NumPy raises."""
+    return backend.get_array_module(array) is not np
+
+
+def _dims_taken(part):
+    """How many dimensions of the indexed array one part of an index consumes."""
+    if part is None or part is Ellipsis or isinstance(part, (bool, np.bool_)):
+        return 0
+    if getattr(part, "dtype", None) == np.bool_:
+        return part.ndim        # a mask covers as many dims as it has
+    return 1
+
+
+def check_index_bounds(op, index, shape):
+    """Raise IndexError, in torch's words, when an integer or integer array in `index` holds a value
+    outside [-n, n) of the dimension n it indexes.  NumPy raises so itself; CuPy wraps such values
+    silently, so the call sites run this for CuPy data.  Ints, lists and NumPy arrays are checked on
+    the host before they are uploaded (free); a CuPy index array costs one host read of its min and
+    max, a synchronisation kept on purpose: torch raises too (a device-side assert), and a silently
+    wrong row is the worst outcome."""
+    parts = index if isinstance(index, tuple) else (index,)
+    named = sum(_dims_taken(p) for p in parts)
+    dim = 0
+    for part in parts:
+        if part is Ellipsis:
+            dim += max(len(shape) - named, 0)
+            continue
+        is_int = isinstance(part, (int, np.integer)) and not isinstance(part, (bool, np.bool_))
+        is_int_array = getattr(part, "dtype", None) is not None and part.dtype.kind in "iu" \
+            and getattr(part, "size", 1) > 0
+        if (is_int or is_int_array) and dim < len(shape):
+            n = shape[dim]
+            if is_int and not hasattr(part, "dtype"):
+                low = high = part
+            else:
+                xp = backend.get_array_module(part)
+                low, high = (int(v) for v in backend.to_numpy(xp.stack([xp.min(part), xp.max(part)])))
+            if low < -n or high >= n:
+                raise IndexError(f"{op}: index {low if low < -n else high} is out of bounds for "
+                                 f"dimension {dim} with size {n}")
+        dim += _dims_taken(part)
+
+
 def getitem(x, index):
     index = to_array_index(index)
+    if _wraps_out_of_range(x.data):
+        check_index_bounds("getitem", index, x.shape)
     if not _is_basic(index):
         xp = backend.get_array_module(x.data)
         # Index arrays follow the data's device (NumPy indices may index CuPy data).
