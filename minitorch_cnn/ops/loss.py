@@ -149,6 +149,8 @@ class CrossEntropy(Function):
     def _forward(ctx, logits, target, reduction):
         xp = get_array_module(logits)
         rows = xp.arange(logits.shape[0])
+        if ctx.invalid is not None:    # unchecked on the host: read only real classes (the output is NaN if any is not)
+            target = xp.clip(target, 0, logits.shape[1] - 1)
         with _quiet(xp):     # inf logits give NaN, as torch's
             shifted = logits - logits.max(axis=1, keepdims=True)   # e^(z − max) ≤ 1: no overflow
             log_sum = xp.log(xp.exp(shifted).sum(axis=1))
@@ -226,6 +228,8 @@ class ClassLoss(Function):
         t = target.reshape(-1)
         keep = t != ignore_index
         safe_t = xp.where(keep, t, 0)         # ignored rows read class 0, then are masked out
+        if ctx.invalid is not None and n_classes:   # unchecked on the host: read only real classes (NaN if any is not)
+            safe_t = xp.clip(safe_t, 0, n_classes - 1)
         w = xp.ones(n_classes, dtype=x.dtype) if weight is None else weight
         if log_softmax and n_classes:     # (with no classes every row is ignored: nothing to normalise)
             shifted = rows - rows.max(axis=1, keepdims=True)
