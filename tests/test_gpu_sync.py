@@ -340,13 +340,20 @@ INDEX_CASES = [
     ((2, 3, 4), ([[True, False, True]] * 2, [3])), ((2, 3, 4), ([[True, False, True]] * 2, [4])),
     ((3, 4), (3,)), ((3, 4), (slice(1, 2), 4)), ((3, 4), (np.int64(-4),)), ((0,), [0]),
     ((0, 3), (slice(None), [2])), ((4,), [[1, 3], [0, 4]]),
+    ((0, 0), ([], [0])), ((3, 4), ([], [7])), ((3, 4), ([], 7)), ((3, 4), (np.array([], np.int64), np.array(7))),
+    ((2, 3, 4), ([[False] * 3] * 2, [9])), ((2, 3, 4), ([[False] * 3] * 2, 9)), ((3, 4), ([[]], [[9]])),
 ]
+
+
+def as_array(part):
+    array = np.asarray(part)
+    return array.astype(np.int64) if array.size == 0 else array     # [] is an empty integer index
 
 
 def as_index(parts):
     if not isinstance(parts, tuple):
-        return np.asarray(parts)
-    return tuple(np.asarray(p) if isinstance(p, list) else p for p in parts)
+        return as_array(parts)
+    return tuple(as_array(p) if isinstance(p, list) else p for p in parts)
 
 
 @pytest.mark.parametrize("shape, parts", INDEX_CASES)
@@ -410,3 +417,63 @@ def test_setitem_checks_before_writing(wrapping, grad):
     with pytest.raises(IndexError, match=r"setitem: index 5 is out of bounds for dimension 0 with size 5"):
         y[[5]] = 1.0
     np.testing.assert_array_equal(y.detach().numpy(), np.zeros(5))
+
+
+# ---- the bounds check against NumPy, fuzzed -------------------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@st.composite
+def indexed_shapes(draw):
+    shape = tuple(draw(st.lists(st.integers(0, 4), min_size=1, max_size=3)))
+    parts = []
+    for n in shape:
+        kind = draw(st.sampled_from(["slice", "int", "array", "none", "0-d", "mask"]))
+        if kind == "slice":
+            parts.append(slice(None))
+        elif kind == "int":
+            parts.append(draw(st.integers(-n - 2, n + 2)))
+        elif kind == "array":
+            parts.append(np.array(draw(st.lists(st.integers(-n - 2, n + 2), min_size=0, max_size=3)),
+                                  dtype=np.int64))
+        elif kind == "0-d":
+            parts.append(np.array(draw(st.integers(-n - 2, n + 2))))
+        elif kind == "mask":
+            parts.append(np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool))
+        else:
+            parts.extend([None, slice(None)])
+    if draw(st.booleans()) and parts:       # an Ellipsis standing for the leading parts
+        cut = draw(st.integers(0, len(parts)))
+        parts = [Ellipsis] + [p for p in parts[cut:]]
+    return shape, tuple(parts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(indexed_shapes())
+def test_fuzz_the_bounds_check_agrees_with_numpy(case):
+    shape, index = case
+    try:
+        np.empty(shape)[index]
+    except IndexError as exc:
+        numpy_error = exc
+    else:
+        numpy_error = None
+    try:
+        shape_ops.check_index_bounds("getitem", index, shape)
+    except IndexError:
+        assert numpy_error is not None and "out of bounds" in str(numpy_error)
+    else:
+        assert numpy_error is None or "out of bounds" not in str(numpy_error)
+
+
+def test_an_empty_list_index_selects_nothing_as_in_torch():
+    x = mt.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    out = x[[]]
+    assert out.shape == (0, 3) and out.dtype == np.float64
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((2, 3)))
+    assert x[:, []].shape == (2, 0)
+    y = mt.tensor(np.arange(3.0))
+    y[[]] = 5.0
+    np.testing.assert_array_equal(y.numpy(), [0.0, 1.0, 2.0])

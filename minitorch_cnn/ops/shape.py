@@ -338,7 +338,9 @@ def to_array_index(index):
     if isinstance(index, Tensor):
         return index.data
     if isinstance(index, list):
-        return np.asarray(index)
+        array = np.asarray(index)
+        # [] selects nothing, as in torch (NumPy would make it float64 and refuse it)
+        return array.astype(np.int64) if array.size == 0 and array.dtype == np.float64 else array
     return index
 
 
@@ -372,14 +374,16 @@ def check_index_bounds(op, index, shape):
     wrong row is the worst outcome."""
     parts = index if isinstance(index, tuple) else (index,)
     named = sum(_dims_taken(p) for p in parts)
+    arrays_read = _advanced_indices_select_something(parts)
     dim = 0
     for part in parts:
         if part is Ellipsis:
             dim += max(len(shape) - named, 0)
             continue
-        is_int = isinstance(part, (int, np.integer)) and not isinstance(part, (bool, np.bool_))
-        is_int_array = getattr(part, "dtype", None) is not None and part.dtype.kind in "iu" \
-            and getattr(part, "size", 1) > 0
+        kind = getattr(getattr(part, "dtype", None), "kind", None)
+        is_int = isinstance(part, (int, np.integer)) and not isinstance(part, (bool, np.bool_)) \
+            or (kind in ("i", "u") and part.ndim == 0)      # ints and 0-d arrays: always checked
+        is_int_array = kind in ("i", "u") and part.ndim > 0 and part.size > 0 and arrays_read
         if (is_int or is_int_array) and dim < len(shape):
             n = shape[dim]
             if is_int and not hasattr(part, "dtype"):
@@ -391,6 +395,24 @@ def check_index_bounds(op, index, shape):
                 raise IndexError(f"{op}: index {low if low < -n else high} is out of bounds for "
                                  f"dimension {dim} with size {n}")
         dim += _dims_taken(part)
+
+
+def _advanced_indices_select_something(parts):
+    """Whether the index arrays (integer arrays and masks of 1 dim or more) broadcast to a
+    non-empty shape: when they select nothing, NumPy and torch read none of their values and
+    raise for none.  A CuPy mask next to an integer array costs a read of its count."""
+    int_shapes = [p.shape for p in parts if getattr(p, "dtype", None) is not None
+                  and p.dtype.kind in "iu" and p.ndim > 0]
+    if not int_shapes:
+        return True             # (no integer array to skip)
+    if any(0 in shape for shape in int_shapes):
+        return False
+    counts = [(int(backend.get_array_module(p).count_nonzero(p)),) for p in parts
+              if getattr(p, "dtype", None) == np.bool_ and p.ndim > 0]
+    try:
+        return 0 not in np.broadcast_shapes(*int_shapes, *counts)
+    except ValueError:      # arrays that do not broadcast: the indexing itself raises, in its words
+        return False
 
 
 def getitem(x, index):
