@@ -227,8 +227,8 @@ class _BatchNorm(Module):
         if self.num_features == 0:   # torch fails here too (an IndexError deep inside)
             raise ValueError(f"{name}: cannot normalise an input with no channels, got {x.shape}")
         momentum = self.momentum
-        count = self.training and self.track_running_stats
-        if count and momentum is None:   # cumulative moving average, as PyTorch (only it reads the count:
+        counting = self.training and self.track_running_stats
+        if counting and momentum is None:   # cumulative moving average, as PyTorch (only it reads the count:
             momentum = 1.0 / (int(self.num_batches_tracked.item()) + 1)    # a GPU sync, as in torch)
         use_batch_stats = self.training or not self.track_running_stats
         track = self.training and self.track_running_stats
@@ -239,7 +239,7 @@ class _BatchNorm(Module):
                                momentum=0.0 if momentum is None else momentum, eps=self.eps)
         except (ValueError, TypeError, RuntimeError) as exc:
             raise _named_error(name, exc) from exc
-        if count:      # counted on its device: no host read of it per step
+        if counting:   # counted on its device: no host read of it per step
             self.num_batches_tracked.data[...] += 1
         return out
 

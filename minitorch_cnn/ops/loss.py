@@ -70,7 +70,7 @@ def vouched_range(tensor):
     return vouched[1], vouched[2]
 
 
-def _may_hold(op, target, value):
+def _may_hold(target, value):
     """Whether some target may equal `value` (ignore_index), decided without a device read: on the
     host exactly, else from the vouched range, else True (the general path handles it)."""
     t = target.data
@@ -374,7 +374,7 @@ def cross_entropy(logits, target, weight=None, size_average=None, ignore_index=-
     target, n_classes = _check_class_problem("cross_entropy", logits, target, weight, ignore_index)
     invalid = check_target_values("cross_entropy", target, n_classes, ignore_index)
     plain = (logits.ndim == 2 and n_classes > 0 and weight is None and label_smoothing == 0
-             and not _may_hold("cross_entropy", target, ignore_index))
+             and not _may_hold(target, ignore_index))
     # target goes in as a Tensor so that apply() checks it is on the logits' device;
     # it never requires grad (backward returns None for it)
     refuse = _check_spatial_target("cross_entropy", logits, target, reduction)
