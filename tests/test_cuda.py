@@ -1222,8 +1222,10 @@ def test_gpu_sync_in_range_indices_on_cuda_equal_the_cpu():
 @pytest.mark.parametrize("pool", ["max", "avg"])
 def test_gpu_sync_subnormals_are_flushed_in_float32_pooling_and_exact_in_float64(pool):
     """CuPy compiles its kernels with -ftz=true after the caller's options: in float32 arithmetic
-    (adds, compares) subnormals count as zero.  Pinned: avg of subnormals is 0; max compares them
-    all as equal, so the first of the window wins (or a flushed 0), never the true maximum.
+    (adds, compares) subnormals count as zero.  Pinned: avg of subnormals is 0 (add.ftz.f32);
+    max compares them all as equal (setp.leu.ftz.f32, then selp keeps the bits), so the first of
+    the window wins, with its own value, and gets the gradient; the CPU picks the true maximum.
+    (The PTX nvcc -ftz=true emits for kernels/pool.cu, read without a GPU, says so.)
     float64 has no flush: equal to the CPU."""
     fn = F.max_pool2d if pool == "max" else F.avg_pool2d
     for dtype in (np.float64, np.float32):
@@ -1238,7 +1240,10 @@ def test_gpu_sync_subnormals_are_flushed_in_float32_pooling_and_exact_in_float64
         elif pool == "avg":
             assert gpu == 0.0
         else:
-            assert gpu in (0.0, host[0, 0, 0, 0]) and gpu != cpu
+            assert gpu == host[0, 0, 0, 0] and gpu != cpu
+            x = mt.tensor(host, device="cuda", requires_grad=True)
+            fn(x, 2).sum().backward()
+            np.testing.assert_array_equal(to_np(x.grad).ravel(), [1, 0, 0, 0])    # the CPU: [0, 0, 0, 1]
     normal = np.array([[1e-30, 2e-30], [3e-30, 4e-30]], dtype=np.float32).reshape(1, 1, 2, 2)
     np.testing.assert_array_equal(to_np(fn(mt.tensor(normal, device="cuda"), 2)),
                                   fn(mt.tensor(normal), 2).numpy())      # normal numbers: unaffected
