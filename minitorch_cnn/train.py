@@ -25,6 +25,7 @@ from .autograd import no_grad
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .models import MODELS, get_model
 from .nn import functional as F
+from .ops.loss import check_deferred_targets
 from .random import get_rng_state, manual_seed, set_rng_state
 from .serialization import atomic_write
 from .tensor import Tensor
@@ -257,6 +258,12 @@ class Progress:
         self.start = self.last = time.perf_counter()
         self.milestone = 0
 
+    def due(self, done):
+        """Whether update(done) would write a line now (so its numbers are worth reading)."""
+        if self.tty:
+            return done >= self.total or time.perf_counter() - self.last >= 0.1
+        return 4 * done >= (self.milestone + 1) * self.total
+
     def update(self, done, loss=None):
         now = time.perf_counter()
         elapsed = now - self.start
@@ -278,19 +285,22 @@ class Progress:
 
 
 def evaluate(model, loader, label="evaluating"):
-    """(mean loss, accuracy) over a loader, in eval mode and without a graph."""
+    """(mean loss, accuracy) over a loader, in eval mode and without a graph.  The sums stay on the
+    loader's device and are read once at the end: on the GPU a read per batch would wait for it."""
     model.eval()
     total_loss, correct, seen = 0.0, 0, 0
     progress = Progress(len(loader), label)
     with no_grad():
         for batch, (x, y) in enumerate(loader, 1):
             logits = model(x)
-            total_loss += F.cross_entropy(logits, y, reduction="sum").item()
-            correct += int((logits.argmax(axis=1) == y).data.sum())
+            # float64 sums of the float32 batch losses: what adding their .item()s would give
+            total_loss = total_loss + F.cross_entropy(logits, y, reduction="sum").data.astype(np.float64)
+            correct = correct + (logits.argmax(axis=1) == y).data.sum()
             seen += y.shape[0]
             progress.update(batch)
     model.train()
-    return total_loss / seen, correct / seen
+    check_deferred_targets()
+    return float(backend.to_numpy(total_loss)) / seen, int(backend.to_numpy(correct)) / seen
 
 
 def _first_non_finite(model, optimizer):
@@ -309,10 +319,26 @@ class Stop(Exception):
     """Training must stop: a non-finite loss, or Ctrl-C."""
 
 
+# On the GPU, reading a step's loss on the host (loss.item()) waits for the step to finish: one
+# stall per step, while the GPU could already run the next one.  So there each step's loss and
+# count of correct predictions stay on the device, and are read together, in one transfer, when
+# the progress line is redrawn, at most _READ_EVERY steps apart, on Ctrl-C and at the end of the
+# epoch.  A non-finite loss is then found up to that many steps late (the steps after it were
+# taken, with NaN); the run stops as before, naming the batch, and saves nothing from it.  On the
+# CPU reading is free: each loss is read before its backward, as always.
+_READ_EVERY = 32
+
+
+def _read_is_free(array):
+    """Whether reading `array` on the host is free (NumPy) instead of a wait for the GPU."""
+    return backend.device_of(array) == "cpu"
+
+
 def train_epoch(model, optimizer, loader, progress, position, ctrl_c, batch_losses=None):
     """Run the remaining batches of one epoch; `position` holds what is done so far
-    (batches, loss sum, correct, seen) and is updated after every step.  Each batch's loss is
-    appended to `batch_losses` (for the curves) as (fraction of the epoch done, loss).
+    (batches, loss sum, correct, seen) and is updated as the steps' numbers are read (after
+    every step on the CPU; see _READ_EVERY for the GPU).  Each batch's loss is appended to
+    `batch_losses` (for the curves) as (fraction of the epoch done, loss).
     Raises Stop on a non-finite loss, or after the batch during which ctrl_c.requested was set."""
     model.train()
     batches = iter(loader)
@@ -320,24 +346,44 @@ def train_epoch(model, optimizer, loader, progress, position, ctrl_c, batch_loss
         next(batches)
     if "rng_after" in position:
         set_rng_state(position.pop("rng_after"))
+    pending = []       # (loss, correct, batch size) of the steps not read yet, their numbers on the device
+
+    def read_pending():
+        """Account for the pending steps in order, from one host read of all their numbers."""
+        if not pending:
+            return
+        check_deferred_targets()   # a target outside the classes, found on the GPU: its ValueError
+        xp = backend.get_array_module(pending[0][0])
+        numbers = backend.to_numpy(xp.stack([xp.stack([loss.astype(np.float64), correct.astype(np.float64)])
+                                             for loss, correct, _ in pending]))
+        sizes = [size for _, _, size in pending]
+        pending.clear()
+        for (value, correct), size in zip(numbers.tolist(), sizes):
+            if not math.isfinite(value):
+                raise Stop(f"the loss became {value} at batch {position['batches'] + 1}")
+            position["batches"] += 1
+            position["loss_sum"] += value * size
+            position["correct"] += int(correct)
+            position["seen"] += size
+            if batch_losses is not None:
+                batch_losses.append((position["batches"] / len(loader), value))
+        progress.update(position["batches"], position["loss_sum"] / position["seen"])
+
     for x, y in batches:
         optimizer.zero_grad()
         logits = model(x)
         loss = F.cross_entropy(logits, y)
-        value = loss.item()
-        if not math.isfinite(value):
-            raise Stop(f"the loss became {value} at batch {position['batches'] + 1}")
+        pending.append((loss.data, (logits.argmax(axis=1) == y).data.sum(), y.shape[0]))
+        if _read_is_free(loss.data):
+            read_pending()         # before the backward: a non-finite loss takes no step
         loss.backward()
         optimizer.step()
-        position["batches"] += 1
-        position["loss_sum"] += value * y.shape[0]
-        position["correct"] += int((logits.argmax(axis=1) == y).data.sum())
-        position["seen"] += y.shape[0]
-        if batch_losses is not None:
-            batch_losses.append((position["batches"] / len(loader), value))
-        progress.update(position["batches"], position["loss_sum"] / position["seen"])
+        if pending and (len(pending) >= _READ_EVERY or ctrl_c.requested
+                        or progress.due(position["batches"] + len(pending))):
+            read_pending()
         if ctrl_c.requested:
             raise Stop("interrupted")
+    read_pending()
 
 
 # ---- plots ---------------------------------------------------------------------

@@ -1074,3 +1074,177 @@ def test_gpu_benchmark_smoke(tmp_path):
         assert row["torch_images_per_s"] > 0 and row["ratio"] > 0
         assert row["eval_logits_max_rel_diff"] < 1e-2        # the two frameworks computed the same model
     assert (tmp_path / "gpu.md").read_text().count("| digitcnn | 32 |") == 1
+
+
+# ==== issue 13 (items 5, 6): no host sync in a training step; indices; subnormals ==================
+# Self-contained block (the gpusync engineer's); tests/test_gpu_sync.py proves the same logic on
+# the CPU with a stand-in array.  "No sync" is checked by behaviour: a spin kernel keeps the GPU
+# busy for seconds; a step whose Python returns before the spin ends, with its own kernels still
+# queued behind it, read nothing from the device.
+
+_SPIN_SOURCE = r"""
+extern "C" __global__ void spin_for(unsigned long long nanoseconds)
+{
+    unsigned long long start, now;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(start));
+    do { asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now)); } while (now - start < nanoseconds);
+}
+"""
+_SPIN_SECONDS = 3.0
+
+
+def _busy_gpu(seconds=_SPIN_SECONDS):
+    """Queue one kernel that keeps the current stream busy for `seconds`."""
+    kernel = cp.RawKernel(_SPIN_SOURCE, "spin_for")
+    kernel((1,), (1,), (np.uint64(seconds * 1e9),))
+
+
+def _sync_free_step(model, optimizer, x, y):
+    """(seconds the host spent, whether the GPU had finished) for one step queued behind a spin."""
+    import time
+    cp.cuda.Device().synchronize()
+    _busy_gpu()
+    started = time.perf_counter()
+    optimizer.zero_grad()
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    optimizer.step()
+    spent = time.perf_counter() - started
+    after = cp.cuda.Event()
+    after.record()
+    finished = after.done
+    cp.cuda.Device().synchronize()
+    return spent, finished, loss
+
+
+@pytest.mark.parametrize("vouched", [True, False], ids=["loader-targets", "raw-cupy-targets"])
+@pytest.mark.parametrize("name", ["digitcnn", "deepcnn"])
+def test_gpu_sync_a_training_step_reads_nothing_from_the_device(name, vouched):
+    from minitorch_cnn.ops import loss as loss_ops
+    mt.manual_seed(0)
+    rng = np.random.default_rng(0)
+    data = TensorDataset(rng.standard_normal((64, 1, 28, 28)).astype(np.float32), rng.integers(0, 10, 64))
+    loader = DataLoader(data, batch_size=32, shuffle=True, device="cuda")
+    model = models.get_model(name).to("cuda").train()
+    optimizer = optim.Adam(model.parameters(), lr=1e-3)
+    x, y = next(iter(loader))
+    if not vouched:
+        y = mt.Tensor(y.data.copy())                   # no host-known bounds: checked on the device
+    assert (loss_ops.vouched_range(y) is not None) == vouched
+    _sync_free_step(model, optimizer, x, y)            # warm-up: compiles, fills the memory pool
+    spent, finished, loss = _sync_free_step(model, optimizer, x, y)
+    assert not finished and spent < _SPIN_SECONDS / 2, (
+        f"the step waited for the GPU ({spent:.2f} s host time, GPU done: {finished})")
+    assert np.isfinite(loss.item())
+    loss_ops.check_deferred_targets()
+
+
+def test_gpu_sync_an_epoch_reads_the_losses_a_few_times_only(monkeypatch):
+    import io
+    mt.manual_seed(0)
+    rng = np.random.default_rng(1)
+    data = TensorDataset(rng.standard_normal((64 * 8, 1, 28, 28)).astype(np.float32), rng.integers(0, 10, 64 * 8))
+    loader = DataLoader(data, batch_size=8, shuffle=True, device="cuda")
+    model = models.get_model("digitcnn").to("cuda")
+    optimizer = optim.SGD(model.parameters(), lr=0.01)
+    reads, original = [], backend.to_numpy
+    monkeypatch.setattr(backend, "to_numpy", lambda a: reads.append(1) or original(a))
+    position = train._epoch_start()
+    progress = train.Progress(len(loader), "epoch", stream=io.StringIO())     # not a tty: 4 lines
+    train.train_epoch(model, optimizer, loader, progress, position, types.SimpleNamespace(requested=False), [])
+    assert position["batches"] == 64 and position["seen"] == 64 * 8
+    assert len(reads) <= 64 // train._READ_EVERY + 4        # not one per step
+
+
+def test_gpu_sync_an_invalid_target_is_nan_then_a_deferred_error():
+    from minitorch_cnn.ops import loss as loss_ops
+    loss_ops.check_deferred_targets()
+    z = mt.tensor(np.random.default_rng(2).standard_normal((4, 5)), device="cuda", requires_grad=True)
+    target = mt.tensor(np.array([0, 7, 2, 1]), device="cuda")     # 7: no class of 5
+    loss = F.cross_entropy(z, target)
+    loss.backward()
+    assert np.isnan(loss.item()) and np.isnan(to_np(z.grad)).all()
+    with pytest.raises(ValueError, match=r"cross_entropy: target values must lie in \[0, 5\)"):
+        loss_ops.check_deferred_targets()
+    assert np.isfinite(F.cross_entropy(z, mt.tensor(np.array([0, 4, 2, 1]), device="cuda")).item())
+    loss_ops.check_deferred_targets()
+
+
+def test_gpu_sync_a_loader_whose_labels_exceed_the_classes_still_fails():
+    from minitorch_cnn.ops import loss as loss_ops
+    loss_ops.check_deferred_targets()
+    data = TensorDataset(np.zeros((4, 3), np.float32), np.array([0, 1, 2, 12]))
+    (x, y), = DataLoader(data, batch_size=4, device="cuda")
+    assert loss_ops.vouched_range(y) == (0, 12)
+    loss = F.cross_entropy(mt.tensor(np.zeros((4, 10), np.float32), device="cuda"), y)
+    assert np.isnan(loss.item())
+    with pytest.raises(ValueError, match=r"target values must lie in \[0, 10\)"):
+        loss_ops.check_deferred_targets()
+
+
+def test_gpu_sync_a_subset_is_uploaded_once(monkeypatch):
+    from minitorch_cnn.data.dataset import Subset
+    x, y = np.arange(48, dtype=np.float32).reshape(24, 2), np.arange(24) % 3
+    subset = Subset(TensorDataset(x, y), range(0, 24, 2))
+    loader = DataLoader(subset, batch_size=5, shuffle=True, device="cuda")
+    uploads, original = [], backend.to_device
+    monkeypatch.setattr(backend, "to_device",
+                        lambda a, d: (uploads.append(1) if any(a is s for s in subset.arrays()) else None)
+                        or original(a, d))
+    for _ in range(3):
+        seen = np.concatenate([to_np(b[1]) for b in loader])
+        assert sorted(seen.tolist()) == sorted(y[::2].tolist())
+    assert len(uploads) == 2
+
+
+@pytest.mark.parametrize("index", [[5], [-6], [0, 5], np.array([5])])
+def test_gpu_sync_out_of_range_indices_raise_on_cuda(index):
+    x = mt.tensor(np.arange(5.0), device="cuda")
+    with pytest.raises(IndexError, match=r"^getitem: index -?\d+ is out of bounds for dimension 0 with size 5$"):
+        x[index]
+    with pytest.raises(IndexError, match=r"^getitem: index -?\d+ is out of bounds"):
+        x[mt.tensor(np.asarray(index), device="cuda")]          # a CuPy index array (one host read)
+    with pytest.raises(IndexError, match=r"setitem: index -?\d+ is out of bounds"):
+        x[index] = 1.0
+    np.testing.assert_array_equal(to_np(x), np.arange(5.0))
+
+
+def test_gpu_sync_in_range_indices_on_cuda_equal_the_cpu():
+    host = np.arange(12.0).reshape(3, 4)
+    x = mt.tensor(host, device="cuda", requires_grad=True)
+    out = x[[2, -3, 2], :][:, [3, -4]]
+    np.testing.assert_array_equal(to_np(out), host[[2, -3, 2], :][:, [3, -4]])
+    with pytest.raises(IndexError, match=r"dimension 1 with size 4"):
+        x[:, [4]]
+    with pytest.raises(IndexError, match=r"dimension 0 with size 3"):
+        x[[3], ...]
+
+
+@pytest.mark.parametrize("pool", ["max", "avg"])
+def test_gpu_sync_subnormals_are_flushed_in_float32_pooling_and_exact_in_float64(pool):
+    """CuPy compiles its kernels with -ftz=true after the caller's options: in float32 arithmetic
+    (adds, compares) subnormals count as zero.  Pinned: avg of subnormals is 0 (add.ftz.f32);
+    max compares them all as equal (setp.leu.ftz.f32, then selp keeps the bits), so the first of
+    the window wins, with its own value, and gets the gradient; the CPU picks the true maximum.
+    (The PTX nvcc -ftz=true emits for kernels/pool.cu, read without a GPU, says so.)
+    float64 has no flush: equal to the CPU."""
+    fn = F.max_pool2d if pool == "max" else F.avg_pool2d
+    for dtype in (np.float64, np.float32):
+        tiny = np.finfo(dtype).smallest_subnormal
+        host = (tiny * np.array([[4, 8], [12, 16]], dtype=dtype)).reshape(1, 1, 2, 2)
+        assert 0 < host.max() < np.finfo(dtype).tiny             # all four are subnormal
+        cpu = fn(mt.tensor(host), 2).numpy().item()
+        gpu = to_np(fn(mt.tensor(host, device="cuda"), 2)).item()
+        assert cpu == (16 * tiny if pool == "max" else 10 * tiny)  # the CPU is exact
+        if dtype == np.float64:
+            assert gpu == cpu
+        elif pool == "avg":
+            assert gpu == 0.0
+        else:
+            assert gpu == host[0, 0, 0, 0] and gpu != cpu
+            x = mt.tensor(host, device="cuda", requires_grad=True)
+            fn(x, 2).sum().backward()
+            np.testing.assert_array_equal(to_np(x.grad).ravel(), [1, 0, 0, 0])    # the CPU: [0, 0, 0, 1]
+    normal = np.array([[1e-30, 2e-30], [3e-30, 4e-30]], dtype=np.float32).reshape(1, 1, 2, 2)
+    np.testing.assert_array_equal(to_np(fn(mt.tensor(normal, device="cuda"), 2)),
+                                  fn(mt.tensor(normal), 2).numpy())      # normal numbers: unaffected

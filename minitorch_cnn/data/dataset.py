@@ -67,6 +67,7 @@ class Subset(Dataset):
         if self.indices.size and (self.indices.min() < -n or self.indices.max() >= n):
             raise IndexError(f"Subset: indices must lie in [-{n}, {n}) for a dataset of {n} samples")
         self.indices %= max(n, 1)
+        self._cache = None        # (the dataset's arrays, this subset's rows of them)
         if hasattr(dataset, "arrays"):
             self.arrays = self._arrays
 
@@ -77,7 +78,15 @@ class Subset(Dataset):
         return self.dataset[int(self.indices[_check_index(index, len(self), "Subset")])]
 
     def _arrays(self):
-        return tuple(a[self.indices] for a in self.dataset.arrays())
+        """The subset's rows of the dataset's arrays, gathered again only when the dataset hands out
+        other arrays: the same arrays each call, so that a DataLoader on the GPU (which keeps the
+        uploaded copy while its dataset's arrays stay the same objects) uploads them once, not
+        every epoch.  Writing into the dataset's arrays in place is not seen: make new ones."""
+        source = tuple(self.dataset.arrays())
+        if (self._cache is None or len(source) != len(self._cache[0])
+                or any(a is not b for a, b in zip(self._cache[0], source))):
+            self._cache = (source, tuple(a[self.indices] for a in source))
+        return self._cache[1]
 
 
 def random_split(dataset, lengths, generator=None):

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import backend
 from ..random import get_rng
+from ..ops.loss import vouch_range
 from ..tensor import Tensor
 
 
@@ -43,7 +44,9 @@ class DataLoader:
         n = len(self.dataset)
         rng = self.generator if self.generator is not None else get_rng()
         order = rng.permutation(n) if self.shuffle else np.arange(n)
-        arrays = self._device_arrays() if hasattr(self.dataset, "arrays") else None
+        arrays, ranges = self._device_arrays() if hasattr(self.dataset, "arrays") else (None, None)
+        if arrays is not None and self.shuffle:    # the order goes to the arrays' device once per epoch
+            order = backend.get_array_module(arrays[0]).asarray(order)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             index = order[start:start + self.batch_size]
             if arrays is None:
@@ -51,26 +54,44 @@ class DataLoader:
             elif not self.shuffle:
                 fields = tuple(a[start:start + self.batch_size].copy() for a in arrays)   # never a view
             else:
-                index = backend.get_array_module(arrays[0]).asarray(index)
                 fields = tuple(a[index] for a in arrays)
-            yield self._to_tensors(fields)
+            yield self._to_tensors(fields, ranges)
 
     def _device_arrays(self):
-        """The dataset's arrays on self.device, copied again only when the dataset gives new ones."""
+        """(the dataset's arrays on self.device, the value range of each integer one), uploaded and
+        measured again only when the dataset gives other arrays (a Subset keeps giving the same)."""
         arrays = tuple(self.dataset.arrays())
-        if self._on_device is None or any(a is not b for a, b in zip(self._on_device[0], arrays)):
-            self._on_device = (arrays, tuple(backend.to_device(a, self.device) for a in arrays))
-        return self._on_device[1]
+        if (self._on_device is None or len(arrays) != len(self._on_device[0])
+                or any(a is not b for a, b in zip(self._on_device[0], arrays))):
+            self._on_device = (arrays, tuple(backend.to_device(a, self.device) for a in arrays),
+                               tuple(_value_range(a) for a in arrays))
+        return self._on_device[1:]
 
-    def _to_tensors(self, fields):
+    def _to_tensors(self, fields, ranges=None):
         single = not isinstance(fields, tuple)
-        out = [a.astype(np.int64, copy=False) if a.dtype.kind in "iu" else a for a in ((fields,) if single else fields)]
-        out = [Tensor(backend.to_device(a, self.device)) for a in out]
+        fields = (fields,) if single else fields
+        if ranges is None:        # batch by batch, on the host before the upload: a cheap min/max
+            ranges = tuple(_value_range(a) for a in fields)
+        out = []
+        for a, bounds in zip(fields, ranges):
+            tensor = Tensor(backend.to_device(a.astype(np.int64, copy=False) if a.dtype.kind in "iu" else a,
+                                              self.device))
+            # the labels' bounds, known on the host: cross_entropy checks the targets against its
+            # classes from them instead of reading the GPU every step (ops/loss.py, vouch_range)
+            out.append(tensor if bounds is None else vouch_range(tensor, *bounds))
         return out[0] if single else tuple(out)
 
     def __repr__(self):
         return (f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, batch_size={self.batch_size}, "
                 f"shuffle={self.shuffle}, drop_last={self.drop_last}, {len(self)} batches)")
+
+
+def _value_range(array):
+    """(min, max) of an integer array (labels), or None for other arrays and empty ones.  Read once
+    per dataset for arrays the loader keeps (one read even if they already live on the GPU)."""
+    if array.dtype.kind not in "iu" or array.size == 0:
+        return None
+    return int(array.min()), int(array.max())
 
 
 def _collate(samples):

@@ -227,11 +227,9 @@ class _BatchNorm(Module):
         if self.num_features == 0:   # torch fails here too (an IndexError deep inside)
             raise ValueError(f"{name}: cannot normalise an input with no channels, got {x.shape}")
         momentum = self.momentum
-        count = None
-        if self.training and self.track_running_stats:
-            count = int(self.num_batches_tracked.item()) + 1
-            if momentum is None:   # cumulative moving average, as PyTorch
-                momentum = 1.0 / count
+        counting = self.training and self.track_running_stats
+        if counting and momentum is None:   # cumulative moving average, as PyTorch (only it reads the count:
+            momentum = 1.0 / (int(self.num_batches_tracked.item()) + 1)    # a GPU sync, as in torch)
         use_batch_stats = self.training or not self.track_running_stats
         track = self.training and self.track_running_stats
         try:
@@ -241,8 +239,8 @@ class _BatchNorm(Module):
                                momentum=0.0 if momentum is None else momentum, eps=self.eps)
         except (ValueError, TypeError, RuntimeError) as exc:
             raise _named_error(name, exc) from exc
-        if count is not None:
-            self.num_batches_tracked.data[...] = count
+        if counting:   # counted on its device: no host read of it per step
+            self.num_batches_tracked.data[...] += 1
         return out
 
     def extra_repr(self):

@@ -79,6 +79,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     norms = [backend.to_device(_vector_norm(g, p), backend.device_of(grads[0])) for g in grads]
     dtype = np.result_type(*[n.dtype for n in norms])      # torch.stack promotes, so do we
     total = _vector_norm(xp.stack([n.astype(dtype) for n in norms]), p)
+    # a host read (a GPU synchronisation) only when asked to raise: deciding to raise needs the
+    # value on the host, as in torch; the default scales on the device and reads nothing
     if error_if_nonfinite and not bool(xp.isfinite(total)):
         raise RuntimeError(f"{op}: the total norm of order {p} for gradients from `parameters` is "
                            f"non-finite, so it cannot be clipped. To disable this error and scale the "

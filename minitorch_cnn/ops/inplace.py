@@ -24,7 +24,7 @@ from ..backend import get_array_module
 from ..tensor import Tensor
 from .elementwise import check_same_device, unbroadcast
 from .promotion import broadcast_shapes, check_fits
-from .shape import to_array_index
+from .shape import _wraps_out_of_range, check_index_bounds, to_array_index
 
 _KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
@@ -165,6 +165,8 @@ def _index_and_value(x, index, value):
     """(x's array index, value as a Tensor) for x[index] = value, checked as torch checks them."""
     array_index = to_array_index(index)
     xp = get_array_module(x.data)
+    if _wraps_out_of_range(x.data):     # CuPy wraps out-of-range indices: checked first, as on the CPU
+        check_index_bounds("setitem", array_index, x.shape)
     if isinstance(array_index, tuple):
         array_index = tuple(xp.asarray(i) if hasattr(i, "shape") else i for i in array_index)
     elif hasattr(array_index, "shape"):

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..autograd import Function, is_grad_enabled
 from ..backend import get_array_module
+from ..backend import to_numpy as backend_to_numpy
 from ..tensor import Tensor
 from .activation import log_softmax
 from .checks import expect_tensor
@@ -35,6 +36,104 @@ def _quiet(xp):
     return np.errstate(divide="ignore", invalid="ignore") if xp is np else contextlib.nullcontext()
 
 
+# ---- target values, checked without a host synchronisation on the GPU -----------------------
+# Reading a CuPy value on the host (int(t.min()), bool(bad.any())) waits for every queued kernel:
+# two such reads per step stall the GPU once per step.  So the class targets are checked
+#   * on NumPy arrays: at once, on the host (free), raising ValueError as before;
+#   * on CuPy arrays the DataLoader vouched for (vouch_range: it computed the labels' bounds on
+#     the host before the upload, once per dataset): on the host, from those bounds, no read;
+#   * on other CuPy arrays: on the device.  The flag "some target is invalid" (a 0-d device
+#     boolean) turns the loss and its gradient into NaN (CuPy's fancy indexing wraps an
+#     out-of-range class instead of raising, so without it the loss would be finite and wrong),
+#     and is kept for check_deferred_targets(), which raises the ValueError at the next point
+#     where the host reads the GPU anyway (the CLI calls it where it reads the loss).
+#   torch does the same in spirit: a device-side assert, reported at the next synchronisation.
+
+def _on_host(array):
+    """Whether reading `array` on the host is free (NumPy), not a device synchronisation."""
+    return get_array_module(array) is np
+
+
+def vouch_range(tensor, low, high):
+    """Record that every value of `tensor` lies in [low, high], as computed on the host before the
+    upload (the DataLoader does it once per dataset); the loss then checks the targets against the
+    classes on the host without reading the device.  Writing into the tensor in place voids it."""
+    tensor._vouched_range = (tensor._version_counter.value, int(low), int(high))
+    return tensor
+
+
+def vouched_range(tensor):
+    """(low, high) from vouch_range while the tensor is unchanged since, else None."""
+    vouched = getattr(tensor, "_vouched_range", None)
+    if vouched is None or vouched[0] != tensor._version_counter.value:
+        return None
+    return vouched[1], vouched[2]
+
+
+def _may_hold(target, value):
+    """Whether some target may equal `value` (ignore_index), decided without a device read: on the
+    host exactly, else from the vouched range, else True (the general path handles it)."""
+    t = target.data
+    if _on_host(t):
+        return bool((t == value).any())
+    bounds = vouched_range(target)
+    return bounds is None or bounds[0] <= value <= bounds[1]
+
+
+_deferred = {}      # (op, n_classes, ignore_index) -> device flag: an invalid target since the last check
+
+
+def check_target_values(op, target, n_classes, ignore_index):
+    """Check that every target is a class in [0, n_classes) or ignore_index.  Raises ValueError at
+    once where that costs no device read; returns None when the targets are valid, or a 0-d device
+    boolean "some target is invalid" for the loss to fold in (NaN) and for check_deferred_targets."""
+    t = target.data
+    if t.size == 0:
+        return None
+    if _on_host(t):
+        bad = ((t < 0) | (t >= n_classes)) & (t != ignore_index)
+        if bad.any():
+            wrong = t[bad]
+            raise ValueError(f"{op}: target values must lie in [0, {n_classes}), got min "
+                             f"{int(wrong.min())}, max {int(wrong.max())} outside it "
+                             f"(ignore_index={ignore_index} is also allowed)")
+        return None
+    bounds = vouched_range(target)
+    if bounds is not None and (0 <= bounds[0] and bounds[1] < n_classes):
+        return None
+    # unvouched, or bounds that do not prove it (a batch need not hold the dataset's extremes)
+    invalid = (((t < 0) | (t >= n_classes)) & (t != ignore_index)).any()
+    key = (op, n_classes, int(ignore_index))
+    _deferred[key] = invalid if key not in _deferred else _deferred[key] | invalid   # on the device
+    return invalid
+
+
+def check_deferred_targets():
+    """Raise the ValueError a loss on the GPU could not raise at once: some class target since the
+    last call was outside [0, C) (and not ignore_index); that loss and its gradients were NaN.
+    One host read of the flags gathered since the last call (a synchronisation): call it where the
+    host reads the GPU anyway.  Nothing to do on the CPU, where the loss raised at once."""
+    if not _deferred:
+        return
+    pending = list(_deferred.items())
+    _deferred.clear()
+    xp = get_array_module(pending[0][1])
+    flags = backend_to_numpy(xp.stack([flag for _, flag in pending]))
+    for ((op, n_classes, ignore_index), _), flag in zip(pending, flags):
+        if flag:
+            raise ValueError(f"{op}: target values must lie in [0, {n_classes}) (ignore_index="
+                             f"{ignore_index} is also allowed); a target outside it reached a loss on "
+                             f"the GPU, whose value and gradients were NaN (checked after the step)")
+
+
+def _poisoned(array, invalid):
+    """array, or NaN everywhere when the device flag `invalid` is set (no host read)."""
+    if invalid is None or array is None:
+        return array
+    xp = get_array_module(array)
+    return xp.where(invalid, array.dtype.type(np.nan), array)
+
+
 class CrossEntropy(Function):
     """The plain case, fused: z (N, C), every t_i a class, no weight, no smoothing.
 
@@ -42,9 +141,16 @@ class CrossEntropy(Function):
     dz_i = (softmax(z_i) − onehot(t_i)) · g_i   (g_i = g / N for 'mean').
     """
     @staticmethod
-    def forward(ctx, logits, target, reduction):
+    def forward(ctx, logits, target, reduction, invalid=None):
+        ctx.invalid = invalid
+        return _poisoned(CrossEntropy._forward(ctx, logits, target, reduction), invalid)
+
+    @staticmethod
+    def _forward(ctx, logits, target, reduction):
         xp = get_array_module(logits)
         rows = xp.arange(logits.shape[0])
+        if ctx.invalid is not None:    # unchecked on the host: read only real classes (the output is NaN if any is not)
+            target = xp.clip(target, 0, logits.shape[1] - 1)
         with _quiet(xp):     # inf logits give NaN, as torch's
             shifted = logits - logits.max(axis=1, keepdims=True)   # e^(z − max) ≤ 1: no overflow
             log_sum = xp.log(xp.exp(shifted).sum(axis=1))
@@ -61,6 +167,10 @@ class CrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, g):
+        return _poisoned(CrossEntropy._backward(ctx, g), ctx.invalid), None
+
+    @staticmethod
+    def _backward(ctx, g):
         shifted, log_sum, target = ctx.saved
         xp = get_array_module(shifted)
         grad = xp.exp(shifted - log_sum[:, None])      # softmax
@@ -72,7 +182,7 @@ class CrossEntropy(Function):
         else:
             with _quiet(xp):   # an empty batch: g / 0 scales nothing
                 grad *= g / grad.dtype.type(grad.shape[0])
-        return grad, None
+        return grad
 
 
 def _rows(x):
@@ -105,11 +215,11 @@ class ClassLoss(Function):
     input is z) with weight, ignore_index and label smoothing; formulas in the module docstring."""
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction, log_softmax,
-                refuse_backward=None):
-        ctx.refuse_backward = refuse_backward
+                refuse_backward=None, invalid=None):
+        ctx.refuse_backward, ctx.invalid = refuse_backward, invalid
         with _quiet(get_array_module(x)):   # NaN/inf logits give NaN as in torch, without warnings
-            return ClassLoss._forward(ctx, x, target, weight, ignore_index, label_smoothing,
-                                      reduction, log_softmax)
+            return _poisoned(ClassLoss._forward(ctx, x, target, weight, ignore_index, label_smoothing,
+                                                reduction, log_softmax), invalid)
 
     @staticmethod
     def _forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction, log_softmax):
@@ -118,6 +228,8 @@ class ClassLoss(Function):
         t = target.reshape(-1)
         keep = t != ignore_index
         safe_t = xp.where(keep, t, 0)         # ignored rows read class 0, then are masked out
+        if ctx.invalid is not None and n_classes:   # unchecked on the host: read only real classes (NaN if any is not)
+            safe_t = xp.clip(safe_t, 0, n_classes - 1)
         w = xp.ones(n_classes, dtype=x.dtype) if weight is None else weight
         if log_softmax and n_classes:     # (with no classes every row is ignored: nothing to normalise)
             shifted = rows - rows.max(axis=1, keepdims=True)
@@ -147,7 +259,8 @@ class ClassLoss(Function):
         if ctx.refuse_backward:
             raise RuntimeError(ctx.refuse_backward)
         with _quiet(get_array_module(g)):   # 0 · inf = NaN where torch has NaN too
-            return ClassLoss._backward(ctx, g)
+            grad_x, _, _ = ClassLoss._backward(ctx, g)
+        return _poisoned(grad_x, ctx.invalid), None, None
 
     @staticmethod
     def _backward(ctx, g):
@@ -228,15 +341,6 @@ def _check_class_problem(op, x, target, weight, ignore_index):
         if weight.requires_grad and is_grad_enabled():
             raise RuntimeError(f"{op}: not differentiable with respect to weight; this input cannot "
                                f"have requires_grad=True (pass weight.detach())")
-    t = target.data
-    if t.size:
-        bad = ((t < 0) | (t >= n_classes)) & (t != ignore_index)
-        if bool(bad.any()):
-            xp = get_array_module(t)
-            wrong = t[bad]
-            raise ValueError(f"{op}: target values must lie in [0, {n_classes}), got min "
-                             f"{int(xp.min(wrong))}, max {int(xp.max(wrong))} outside it "
-                             f"(ignore_index={ignore_index} is also allowed)")
     return target, n_classes
 
 
@@ -268,16 +372,18 @@ def cross_entropy(logits, target, weight=None, size_average=None, ignore_index=-
             and logits.ndim >= 1:
         return _probability_cross_entropy(logits, target, weight, ignore_index, reduction, label_smoothing)
     target, n_classes = _check_class_problem("cross_entropy", logits, target, weight, ignore_index)
+    invalid = check_target_values("cross_entropy", target, n_classes, ignore_index)
     plain = (logits.ndim == 2 and n_classes > 0 and weight is None and label_smoothing == 0
-             and not bool((target.data == ignore_index).any()))
+             and not _may_hold(target, ignore_index))
     # target goes in as a Tensor so that apply() checks it is on the logits' device;
     # it never requires grad (backward returns None for it)
     refuse = _check_spatial_target("cross_entropy", logits, target, reduction)
     if plain and not refuse:
-        return CrossEntropy.apply(logits, target, reduction=reduction)
+        return CrossEntropy.apply(logits, target, reduction=reduction, invalid=invalid)
     return ClassLoss.apply(logits, target, weight, ignore_index=int(ignore_index),
                            label_smoothing=float(label_smoothing), reduction=reduction, log_softmax=True,
-                           refuse_backward=refuse and _UINT8_BACKWARD.format(op="cross_entropy"))
+                           refuse_backward=refuse and _UINT8_BACKWARD.format(op="cross_entropy"),
+                           invalid=invalid)
 
 
 def _probability_cross_entropy(logits, target, weight, ignore_index, reduction, label_smoothing):
@@ -333,11 +439,13 @@ def nll_loss(log_probs, target, weight=None, size_average=None, ignore_index=-10
         raise TypeError(f"nll_loss: weight must be a Tensor or None, got str {weight!r} "
                         f"(pass reduction={weight!r} by keyword, as in torch's signature)")
     reduction = check_reduction("nll_loss", reduction, size_average, reduce)
-    target, _ = _check_class_problem("nll_loss", log_probs, target, weight, ignore_index)
+    target, n_classes = _check_class_problem("nll_loss", log_probs, target, weight, ignore_index)
+    invalid = check_target_values("nll_loss", target, n_classes, ignore_index)
     refuse = _check_spatial_target("nll_loss", log_probs, target, reduction)
     return ClassLoss.apply(log_probs, target, weight, ignore_index=int(ignore_index),
                            label_smoothing=0.0, reduction=reduction, log_softmax=False,
-                           refuse_backward=refuse and _UINT8_BACKWARD.format(op="nll_loss"))
+                           refuse_backward=refuse and _UINT8_BACKWARD.format(op="nll_loss"),
+                           invalid=invalid)
 
 
 class MSE(Function):

@@ -83,6 +83,8 @@ def max_pool2d_forward(x, kernel_size, stride, padding, need_argmax=True):
     for tap in taps[:-1]:
         missed &= tap != out
         argmax += missed
+    # (NumPy arrays only, like all of this function: a CuPy array goes to the kernel, so this
+    # host read is never a GPU synchronisation)
     if np.isnan(out).any():                    # rare: a window with NaN names its last NaN
         for k, tap in enumerate(taps):
             np.copyto(argmax, k, where=np.isnan(tap))
@@ -96,7 +98,8 @@ def max_pool2d_backward(grad_out, argmax, x_shape, kernel_size, stride, padding)
     overlapping = stride[0] < kernel_size[0] or stride[1] < kernel_size[1]
     # g·[argmax = k] is one fast multiply per offset; select (`where`, 4.7× slower per offset
     # on LeNet-5's pool) only when g holds inf/NaN, which the multiply would leak into other
-    # pixels as NaN·0.
+    # pixels as NaN·0.  A host read, free on NumPy; CuPy arrays never get here (the kernel selects
+    # per element), so it costs the GPU no synchronisation.
     finite = bool(np.isfinite(grad_out).all())
     for k, view in enumerate(_taps(dx, kernel_size, stride, grad_out.shape[2:])):
         hit = argmax == k

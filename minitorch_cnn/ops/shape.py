@@ -338,7 +338,9 @@ def to_array_index(index):
     if isinstance(index, Tensor):
         return index.data
     if isinstance(index, list):
-        return np.asarray(index)
+        array = np.asarray(index)
+        # [] selects nothing, as in torch (NumPy would make it float64 and refuse it)
+        return array.astype(np.int64) if array.size == 0 and array.dtype == np.float64 else array
     return index
 
 
@@ -348,8 +350,75 @@ def _is_basic(index):
     return all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis for p in parts)
 
 
+def _wraps_out_of_range(array):
+    """Whether indexing `array` with an out-of-range integer array wraps around silently instead
+    of raising: CuPy's fancy indexing does (x[[5]] of a 5-row CuPy array is row 0); NumPy raises."""
+    return backend.get_array_module(array) is not np
+
+
+def _dims_taken(part):
+    """How many dimensions of the indexed array one part of an index consumes."""
+    if part is None or part is Ellipsis or isinstance(part, (bool, np.bool_)):
+        return 0
+    if getattr(part, "dtype", None) == np.bool_:
+        return part.ndim        # a mask covers as many dims as it has
+    return 1
+
+
+def check_index_bounds(op, index, shape):
+    """Raise IndexError, in torch's words, when an integer or integer array in `index` holds a value
+    outside [-n, n) of the dimension n it indexes.  NumPy raises so itself; CuPy wraps such values
+    silently, so the call sites run this for CuPy data.  Ints, lists and NumPy arrays are checked on
+    the host before they are uploaded (free); a CuPy index array costs one host read of its min and
+    max, a synchronisation kept on purpose: torch raises too (a device-side assert), and a silently
+    wrong row is the worst outcome."""
+    parts = index if isinstance(index, tuple) else (index,)
+    named = sum(_dims_taken(p) for p in parts)
+    arrays_read = _advanced_indices_select_something(parts)
+    dim = 0
+    for part in parts:
+        if part is Ellipsis:
+            dim += max(len(shape) - named, 0)
+            continue
+        kind = getattr(getattr(part, "dtype", None), "kind", None)
+        is_int = isinstance(part, (int, np.integer)) and not isinstance(part, (bool, np.bool_)) \
+            or (kind in ("i", "u") and part.ndim == 0)      # ints and 0-d arrays: always checked
+        is_int_array = kind in ("i", "u") and part.ndim > 0 and part.size > 0 and arrays_read
+        if (is_int or is_int_array) and dim < len(shape):
+            n = shape[dim]
+            if is_int and not hasattr(part, "dtype"):
+                low = high = part
+            else:
+                xp = backend.get_array_module(part)
+                low, high = (int(v) for v in backend.to_numpy(xp.stack([xp.min(part), xp.max(part)])))
+            if low < -n or high >= n:
+                raise IndexError(f"{op}: index {low if low < -n else high} is out of bounds for "
+                                 f"dimension {dim} with size {n}")
+        dim += _dims_taken(part)
+
+
+def _advanced_indices_select_something(parts):
+    """Whether the index arrays (integer arrays and masks of 1 dim or more) broadcast to a
+    non-empty shape: when they select nothing, NumPy and torch read none of their values and
+    raise for none.  A CuPy mask next to an integer array costs a read of its count."""
+    int_shapes = [p.shape for p in parts if getattr(p, "dtype", None) is not None
+                  and p.dtype.kind in "iu" and p.ndim > 0]
+    if not int_shapes:
+        return True             # (no integer array to skip)
+    if any(0 in shape for shape in int_shapes):
+        return False
+    counts = [(int(backend.get_array_module(p).count_nonzero(p)),) for p in parts
+              if getattr(p, "dtype", None) == np.bool_ and p.ndim > 0]
+    try:
+        return 0 not in np.broadcast_shapes(*int_shapes, *counts)
+    except ValueError:      # arrays that do not broadcast: the indexing itself raises, in its words
+        return False
+
+
 def getitem(x, index):
     index = to_array_index(index)
+    if _wraps_out_of_range(x.data):
+        check_index_bounds("getitem", index, x.shape)
     if not _is_basic(index):
         xp = backend.get_array_module(x.data)
         # Index arrays follow the data's device (NumPy indices may index CuPy data).
