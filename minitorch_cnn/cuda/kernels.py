@@ -108,10 +108,15 @@ def _in_place_block(cp, array):
     view that is no permutation of a contiguous array (a slice, negative strides) is
     copied first; the layouts Conv2d.backward passes never are."""
     order = sorted(range(array.ndim), key=lambda axis: -array.strides[axis])
-    block = array.transpose(order)
-    if not block.flags.c_contiguous:
-        array = block = cp.ascontiguousarray(array)
-    return block, tuple(s // array.itemsize for s in array.strides)
+    expected = array.itemsize      # checked here, not by flags: size-1 axes may have any stride
+    for axis in reversed(order):
+        if array.shape[axis] != 1:
+            if array.strides[axis] != expected:
+                array = cp.ascontiguousarray(array)
+                order = list(range(array.ndim))
+                break
+            expected *= array.shape[axis]
+    return array.transpose(order), tuple(s // array.itemsize for s in array.strides)
 
 
 def col2im(col, x_shape, kernel_size, stride, padding, dilation):
