@@ -7,7 +7,9 @@ the non-convolution ops, so it may miss a little: the tests allow 3% plus 64 KiB
 graph's Python objects (the arrays of the four bundled models' steps measured within 0.5%).
 """
 import gc
+import importlib.util
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -119,3 +121,17 @@ def test_cpu_column_gradient_reaches_col2im_as_a_view(monkeypatch):
     assert col.base is not None and col.transpose(1, 0, 2, 3).flags.c_contiguous
     n, oh, ow = 2, 5, 5
     assert np.shares_memory(col.reshape((n, oh, ow, 9, 4)), col)
+
+
+def test_the_cli_prints_a_table_per_layout_and_the_summary(capsys):
+    path = Path(__file__).resolve().parents[1] / "tools" / "conv_memory.py"
+    spec = importlib.util.spec_from_file_location("conv_memory", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert tool.main(["--model", "lenet5", "--batch-size", "4", "--measure"]) == 0
+    out = capsys.readouterr().out
+    for layout in ("cpu", "cuda", "before"):
+        assert f"lenet5, batch 4, float32, layout {layout!r}: peak" in out
+    (summary,) = [line for line in out.splitlines() if line.startswith("| lenet5 | 4 |")]
+    cpu, measured, before, now = (float(v) for v in summary.strip("|").split("|")[2:])
+    assert before > now and abs(cpu - measured) <= 0.05 * measured + 0.1

@@ -1,7 +1,8 @@
 """kernels/*.cu compile, and minitorch_cnn.cuda finds them, without a GPU.
 
 - nvcc compiles every file with every kernel instantiated for float and double
-  (skipped when nvcc is absent).
+  (skipped when nvcc is absent), and ptxas reports no local memory (stack, spills)
+  and at most 64 registers for any kernel (tools/kernel_resources.py prints them).
 - NVRTC, the compiler CuPy's RawModule uses, compiles every file with the very
   arguments the loader gives RawModule (skipped when libnvrtc is not found; the
   `nvidia-cuda-nvrtc` wheel provides it without a GPU).
