@@ -15,6 +15,12 @@ of the NumPy functions.  reference.im2col's columns are (c, i, j), the kernels'
 (i, j, c): tests/_layouts.py holds the permutation.  The max-pool kernel's argmax
 is a window offset i·kw + j, the reference's a flat index y·W + x into the image.
 
+Layouts (issue 13).  The im2col kernel writes col pixels fastest and hands on its
+transpose; col2im reads the column gradient in place through strides, in whichever layout
+the backward's GEMM wrote it (CPU: taps first; GPU: pixels fastest).  The tests at the end
+run every layout and the GPU's Conv2d.backward (np_conv.pixels_fastest flipped) through the
+emulation and count the copies the wrappers make: none.
+
 Tolerances.  Copies (im2col, max-pool forward, argmax) must be bit-exact.  The
 sums (col2im, the backward passes, avg-pool) add the same terms as the NumPy
 code in another order; reordering a sum of n terms moves it by at most
