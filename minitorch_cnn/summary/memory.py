@@ -120,12 +120,3 @@ def step_memory(model, loss_fn, input_shape, batch_size, layout="cpu", dtype=np.
         param_grads += r["param_grads"]
     peak = max([end_of_forward] + [r["at_backward"] for r in rows])
     return rows, peak
-
-
-def model_step_memory(name, batch_size=256, layout="cpu"):
-    """step_memory for one of the bundled models on 28×28 single-channel images."""
-    from ..models import get_model
-    from ..nn import functional as F
-    model = get_model(name)
-    model.train()
-    return step_memory(model, F.cross_entropy, (1, 28, 28), batch_size, layout)
