@@ -15,6 +15,15 @@
 // every thread writes only its own dx element: no atomics, and the same
 // result on every run.
 //
+// Coalescing.  In all four kernels consecutive threads have consecutive
+// pixels along a row (ox, or ix), and every array is NCHW with W fastest, so
+// both sides coalesce: the writes always (consecutive elements), the reads of
+// a forward kernel sw elements apart (stride 1: consecutive; the usual stride
+// 2: two 128-byte lines per warp, the second line read at the next tap from
+// L1), the reads of a backward kernel at ox = ix / sw, the same or the next
+// element (served by one transaction per warp).  No thread order would do
+// better without shared memory.
+//
 // Kernels are templates over the element type T (float or double); the
 // loader instantiates them by name, e.g. "max_pool2d_forward<float>".  No
 // header is included, so the file compiles under nvcc, NVRTC and g++.
@@ -57,6 +66,9 @@ __device__ __forceinline__ void windows_containing(int iy, int pad, int k, int s
 // it is strictly greater, so among equal maxima the first in scan order wins.
 // As in PyTorch, a NaN always replaces the best one: the output is NaN and
 // argmax names the last NaN of the window.
+//
+// Coalesced: writes of out and argmax (consecutive ox), and the reads of x at
+// each tap (i, j) (consecutive ox read x sw elements apart along a row).
 template <typename T>
 __global__ void max_pool2d_forward(const T* __restrict__ x, T* __restrict__ out,
                                    int* __restrict__ argmax,
@@ -98,6 +110,10 @@ __global__ void max_pool2d_forward(const T* __restrict__ x, T* __restrict__ out,
 //   dx[nc, iy, ix] = Σ over windows (oy, ox) containing (iy, ix) whose
 //                    argmax is this element's offset in that window
 //                    of grad_out[nc, oy, ox]
+//
+// Coalesced: writes of dx (consecutive ix); reads of grad_out and argmax at
+// ox = (ix + pw - j) / sw, so a warp's 32 threads read at most 32/sw + kw
+// consecutive elements of one row.
 template <typename T>
 __global__ void max_pool2d_backward(const T* __restrict__ grad_out,
                                     const int* __restrict__ argmax,
@@ -150,6 +166,8 @@ __device__ __forceinline__ int window_count(int oy, int ox, int H, int W,
 //   out[nc, oy, ox] = (Σ over the window of x, padding counting 0) / divisor
 //   divisor = kh*kw                          if count_include_pad
 //           = number of non-padding elements otherwise
+//
+// Coalesced: writes of out (consecutive ox), reads of x sw elements apart.
 template <typename T>
 __global__ void avg_pool2d_forward(const T* __restrict__ x, T* __restrict__ out,
                                    long long total,      // N*C*out_h*out_w
@@ -184,6 +202,9 @@ __global__ void avg_pool2d_forward(const T* __restrict__ x, T* __restrict__ out,
 //
 //   dx[nc, iy, ix] = Σ over windows (oy, ox) containing (iy, ix)
 //                    of grad_out[nc, oy, ox] / divisor(oy, ox)
+//
+// Coalesced: writes of dx (consecutive ix); reads of grad_out as in the
+// max-pool backward (neighbouring threads, the same or the next element).
 template <typename T>
 __global__ void avg_pool2d_backward(const T* __restrict__ grad_out,
                                     T* __restrict__ dx,

@@ -1,7 +1,8 @@
 """kernels/*.cu compile, and minitorch_cnn.cuda finds them, without a GPU.
 
 - nvcc compiles every file with every kernel instantiated for float and double
-  (skipped when nvcc is absent).
+  (skipped when nvcc is absent), and ptxas reports no local memory (stack, spills)
+  and at most 64 registers for any kernel (tools/kernel_resources.py prints them).
 - NVRTC, the compiler CuPy's RawModule uses, compiles every file with the very
   arguments the loader gives RawModule (skipped when libnvrtc is not found; the
   `nvidia-cuda-nvrtc` wheel provides it without a GPU).
@@ -123,6 +124,30 @@ def test_nvcc_compiles(name, tmp_path):
                "-Werror", "all-warnings", str(unit)]
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, f"{' '.join(command)}\n{result.stdout}{result.stderr}"
+
+
+def _kernel_resources():
+    """tools/kernel_resources.py, imported by path (tools/ is no package)."""
+    spec = importlib.util.spec_from_file_location("kernel_resources", REPO / "tools" / "kernel_resources.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc (the CUDA toolkit) is not installed")
+@pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
+@pytest.mark.parametrize("name", SOURCES)
+def test_kernels_use_no_local_memory_and_few_registers(name, arch):
+    """ptxas's report for every kernel and element type: no stack frame and no spills (local
+    memory is as slow as global), and at most 64 registers a thread, so that a 256-thread
+    block takes at most a quarter of an SM's 64K registers (4 blocks, 1024 threads resident).
+    The numbers, printed by tools/kernel_resources.py, are in docs/cuda.md."""
+    usage = _kernel_resources().resource_usage(name, arch)
+    expected = {(k, t) for k in EXPECTED_KERNELS[name] for t in ("float", "double")}
+    assert set(usage) == expected
+    for (kernel, ctype), u in usage.items():
+        assert u["stack"] == u["spill_stores"] == u["spill_loads"] == 0, (kernel, ctype, u)
+        assert u["registers"] <= 64, (kernel, ctype, u)
 
 
 # ------------------------------------------------------------------- NVRTC ----

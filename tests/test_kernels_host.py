@@ -15,6 +15,12 @@ of the NumPy functions.  reference.im2col's columns are (c, i, j), the kernels'
 (i, j, c): tests/_layouts.py holds the permutation.  The max-pool kernel's argmax
 is a window offset i·kw + j, the reference's a flat index y·W + x into the image.
 
+Layouts (issue 13).  The im2col kernel writes col pixels fastest and hands on its
+transpose; col2im reads the column gradient in place through strides, in whichever layout
+the backward's GEMM wrote it (CPU: taps first; GPU: pixels fastest).  The tests at the end
+run every layout and the GPU's Conv2d.backward (np_conv.pixels_fastest flipped) through the
+emulation and count the copies the wrappers make: none.
+
 Tolerances.  Copies (im2col, max-pool forward, argmax) must be bit-exact.  The
 sums (col2im, the backward passes, avg-pool) add the same terms as the NumPy
 code in another order; reordering a sum of n terms moves it by at most
@@ -510,3 +516,97 @@ def test_public_max_pool_on_the_kernel_routes_a_minus_inf_window_to_its_first_re
     out.backward(mt.tensor(g))
     assert_identical(tx.grad.data, reference.max_pool2d_backward(g, ref_argmax, x.shape))
     assert ops_on_kernels() == {"max_pool2d_forward", "max_pool2d_backward"}
+
+
+# ----------------------------------- issue 13: layouts, coalescing, no copies ----
+
+@pytest.fixture
+def copies(gpu, monkeypatch):
+    """Bytes of every copy the wrappers' cp.ascontiguousarray makes (a no-op call makes none)."""
+    made = []
+    fake = kernels._cupy()
+
+    def spy(array, *args, **kwargs):
+        result = np.ascontiguousarray(array, *args, **kwargs)
+        if not np.shares_memory(result, array):
+            made.append(result.nbytes)
+        return result
+    monkeypatch.setattr(kernels, "_cupy", lambda: types.SimpleNamespace(**{**vars(fake), "ascontiguousarray": spy}))
+    return made
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_im2col_kernel_writes_the_pixels_fastest_block(gpu, seed):
+    """col is the transpose of a contiguous (kh·kw·C, rows) block: the order in which the
+    kernel's threads coalesce both their reads of x and their writes."""
+    x_shape, kernel, stride, padding, dilation = conv_case(seed)
+    x = data(x_shape, np.float32, np.random.default_rng(seed))
+    col = gpu.im2col(x, kernel, stride, padding, dilation)
+    assert col.T.flags.c_contiguous and col.shape[1] == kernel[0] * kernel[1] * x_shape[1]
+    assert_identical(col, np_conv.im2col(x, kernel, stride, padding, dilation))
+
+
+def gemm_layouts(col):
+    """The column gradient (rows, kh·kw, groups, C/groups) in each layout a GEMM may write it,
+    as the view col2im gets: CPU (kh·kw, rows, G, C/G); GPU (G, kh·kw, C/G, rows); rows-major."""
+    cpu = np.ascontiguousarray(col.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    gpu_layout = np.ascontiguousarray(col.transpose(2, 1, 3, 0)).transpose(3, 1, 0, 2)
+    return {"cpu": cpu, "gpu": gpu_layout, "rows": np.ascontiguousarray(col)}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("groups", [1, 2, 3])
+def test_col2im_reads_every_gemm_layout_in_place(gpu, copies, host_modules, monkeypatch, seed, dtype, groups):
+    """The kernel reads the column gradient through its strides: the same dx from every layout,
+    equal to the NumPy col2im (exact on integers), and the array the kernel gets IS the GEMM's
+    output (no copy: its memory, its size)."""
+    x_shape, kernel, stride, padding, dilation = conv_case(seed)
+    x_shape = (x_shape[0], x_shape[1] * groups) + x_shape[2:]
+    rng = np.random.default_rng(seed)
+    rows = np_conv.im2col(np.zeros(x_shape, dtype), kernel, stride, padding, dilation).shape[0]
+    col = data((rows, kernel[0] * kernel[1], groups, x_shape[1] // groups), dtype, rng, integers=True)
+    expected = np_conv.col2im(col.reshape(rows, -1), x_shape, kernel, stride, padding, dilation)
+    passed = []
+    real_get_kernel = kernels.get_kernel
+    monkeypatch.setattr(kernels, "get_kernel", lambda file, name: (
+        lambda grid, block, args: passed.append(args[0]) or real_get_kernel(file, name)(grid, block, args)))
+    for layout, view in gemm_layouts(col).items():
+        dx = gpu.col2im(view, x_shape, kernel, stride, padding, dilation)
+        assert_identical(dx, expected)
+        assert np.shares_memory(passed[-1], view) and passed[-1].size == view.size, layout
+    assert copies == []
+
+
+def test_col2im_copies_only_a_view_it_cannot_read_in_place(gpu, copies):
+    x_shape, kernel = (2, 3, 6, 6), (3, 3)
+    col = np.random.default_rng(0).standard_normal((2 * 16 * 2, 27))[::2]   # every other row
+    dx = gpu.col2im(col, x_shape, kernel, (1, 1), (0, 0), (1, 1))
+    assert_identical(dx, np_conv.col2im(np.ascontiguousarray(col), x_shape, kernel, (1, 1), (0, 0), (1, 1)))
+    assert copies == [col.nbytes]
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("groups", [1, 2])
+def test_conv2d_backward_in_the_gpu_layout_is_the_reference(ops_on_kernels, copies, monkeypatch, seed, groups):
+    """Conv2d.backward as it runs on a GPU (the column gradient written pixels fastest, one
+    GEMM per group) through the emulated kernels: the reference's gradients, and no copy of
+    the column gradient on the way to the col2im kernel."""
+    monkeypatch.setattr(np_conv, "pixels_fastest", lambda xp: True)
+    rng = np.random.default_rng(seed)
+    x_shape, kernel, stride, padding, dilation = conv_case(seed)
+    x_shape = (x_shape[0], x_shape[1] * groups) + x_shape[2:]
+    x = rng.standard_normal(x_shape)
+    w = rng.standard_normal((2 * groups, x_shape[1] // groups) + kernel)
+    b = rng.standard_normal(2 * groups)
+    tx, tw, tb = (mt.tensor(a, requires_grad=True) for a in (x, w, b))
+    out = F.conv2d(tx, tw, tb, stride, padding, dilation, groups)
+    np.testing.assert_allclose(out.data, reference.conv2d(x, w, b, stride, padding, dilation, groups),
+                               rtol=1e-12, atol=1e-12)
+    g = rng.standard_normal(out.shape)
+    out.backward(mt.tensor(g))
+    expected = reference.conv2d_backward(g, x, w, stride, padding, dilation, groups)
+    for got, want in zip((tx.grad, tw.grad, tb.grad), expected):
+        np.testing.assert_allclose(got.data, want, rtol=1e-12, atol=1e-12)
+    assert ops_on_kernels() == {"im2col", "col2im"}
+    assert copies == []

@@ -4,8 +4,8 @@ Each wrapper has the signature of the NumPy function it replaces in
 minitorch_cnn/ops (conv.py: im2col, col2im; pool.py: the pooling steps),
 takes and returns CuPy arrays, and launches one kernel:
 
-    im2col(x, kernel_size, stride, padding, dilation)                  -> col
-    col2im(col, x_shape, kernel_size, stride, padding, dilation)       -> dx
+    im2col(x, kernel_size, stride, padding, dilation)                  -> col (a transposed view)
+    col2im(col, x_shape, kernel_size, stride, padding, dilation)       -> dx  (col in any memory order)
     max_pool2d_forward(x, kernel_size, stride, padding)                -> (out, argmax)
     max_pool2d_backward(grad_out, argmax, x_shape, kernel_size, stride, padding) -> dx
     avg_pool2d_forward(x, kernel_size, stride, padding, count_include_pad)       -> out
@@ -14,7 +14,8 @@ takes and returns CuPy arrays, and launches one kernel:
 
 Every size argument is an (h, w) pair of ints, already checked by the op
 that calls the wrapper (ops/conv.py, ops/pool.py): a wrapper does not check
-them again.  Arrays are made contiguous before the launch; the element type
+them again.  Arrays are made contiguous before the launch (col2im's col is read in
+place through its strides instead: it is as large as im2col's output); the element type
 is float32 or float64 (TypeError otherwise) and the output keeps it.  argmax is int32, the offset i*kw + j of
 the winner inside its window.
 
@@ -45,12 +46,12 @@ def _cupy():
 # contract: float32/float64 elements (the only instantiations), contiguous arrays
 # and per-image counts that fit the kernels' 32-bit ints.
 
-def _float_input(cp, array, what, op):
-    """`array` as a contiguous float32/float64 CuPy array."""
+def _float_input(cp, array, what, op, contiguous=True):
+    """`array` as a float32/float64 CuPy array, made contiguous unless told not to."""
     if array.dtype not in (np.float32, np.float64):   # e.g. an integer conv2d, which the NumPy path runs
         raise TypeError(f"{op}: expected {what} of dtype float32 or float64, "
                         f"got {array.dtype}")
-    return cp.ascontiguousarray(array)
+    return cp.ascontiguousarray(array) if contiguous else array
 
 
 def _check_fits_int(op, **counts):
@@ -81,6 +82,9 @@ def im2col(x, kernel_size, stride, padding, dilation):
     """x (N, C, H, W) -> col (N*out_h*out_w, kh*kw*C), zeros for padding.
 
     Row (n, oy, ox), column (i, j, c) holds x[n, c, oy*sh - ph + i*dh, ox*sw - pw + j*dw].
+    The kernel writes the (kh*kw*C, rows) array and col is its transpose, a view: that
+    order lets the kernel coalesce its reads and its writes, and the GEMMs of
+    ops/conv.py take the transposed operand without a copy (cuBLAS's transpose flag).
     """
     op = "im2col"
     cp = _cupy()
@@ -90,31 +94,60 @@ def im2col(x, kernel_size, stride, padding, dilation):
     out_h, out_w = conv_output_size((H, W), kernel_size, stride, padding, dilation)
     _check_fits_int(op, kh_kw_C=kh * kw * C, out_h_out_w=out_h * out_w, H_W=H * W)
 
-    col = cp.empty((N * out_h * out_w, kh * kw * C), dtype=x.dtype)
-    _launch("im2col.cu", "im2col", x.dtype, col.size,
-            (x, col, np.int64(col.size))
-            + _ints(C, H, W, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw))
-    return col
+    rows = N * out_h * out_w
+    col_t = cp.empty((kh * kw * C, rows), dtype=x.dtype)
+    _launch("im2col.cu", "im2col", x.dtype, col_t.size,
+            (x, col_t, np.int64(col_t.size), np.int64(rows))
+            + _ints(C, H, W, out_h, out_w, kw, sh, sw, ph, pw, dh, dw))
+    return col_t.T
+
+
+def _in_place_block(cp, array):
+    """(block, element strides of `array`): `block` is `array`'s memory as a C-contiguous
+    array (its axes permuted), so the kernel can read `array` through the strides.  A
+    view that is no permutation of a contiguous array (a slice, negative strides) is
+    copied first; the layouts Conv2d.backward passes never are."""
+    order = sorted(range(array.ndim), key=lambda axis: -array.strides[axis])
+    expected = array.itemsize      # checked here, not by flags: size-1 axes may have any stride
+    for axis in reversed(order):
+        if array.shape[axis] != 1:
+            if array.strides[axis] != expected:
+                array = cp.ascontiguousarray(array)
+                order = list(range(array.ndim))
+                break
+            expected *= array.shape[axis]
+    return array.transpose(order), tuple(s // array.itemsize for s in array.strides)
 
 
 def col2im(col, x_shape, kernel_size, stride, padding, dilation):
-    """col (N*out_h*out_w, kh*kw*C) or (N*out_h*out_w, kh*kw, C) -> dx (N, C, H, W), the adjoint of im2col."""
+    """col -> dx (N, C, H, W), the adjoint of im2col.  col is the (N*out_h*out_w, kh*kw*C)
+    matrix, or the same as (N*out_h*out_w, kh*kw, C) or (N*out_h*out_w, kh*kw, groups,
+    C/groups), in any memory order: the kernel reads it in place through its strides."""
     op = "col2im"
     cp = _cupy()
-    if col.ndim == 3:   # (rows, kh*kw, C) in any memory order, as Conv2d.backward passes it
-        col = cp.ascontiguousarray(col).reshape(col.shape[0], -1)
-    col = _float_input(cp, col, "col", op)
+    col = _float_input(cp, col, "col", op, contiguous=False)
     N, C, H, W = x_shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
     out_h, out_w = conv_output_size((H, W), kernel_size, stride, padding, dilation)
+    rows, taps = N * out_h * out_w, kh * kw
     # every thread reads col by this shape: a wrong one would read past its end
-    assert col.shape == (N * out_h * out_w, kh * kw * C), (col.shape, x_shape)
-    _check_fits_int(op, kh_kw_C=kh * kw * C, out_h_out_w=out_h * out_w, H_W=H * W)
+    if col.ndim == 4:
+        assert col.shape[:2] == (rows, taps) and col.shape[2] * col.shape[3] == C, (col.shape, x_shape)
+    else:
+        assert col.shape in ((rows, taps * C), (rows, taps, C)), (col.shape, x_shape)
+    _check_fits_int(op, kh_kw_C=taps * C, out_h_out_w=out_h * out_w, H_W=H * W)
 
+    block, strides = _in_place_block(cp, col)
+    if col.ndim == 2:       # columns (tap, channel): one group
+        strides, per_group = (strides[0], C * strides[1], 0, strides[1]), C
+    elif col.ndim == 3:
+        strides, per_group = (strides[0], strides[1], 0, strides[2]), C
+    else:
+        per_group = col.shape[3]
     dx = cp.empty((N, C, H, W), dtype=col.dtype)
     _launch("im2col.cu", "col2im", col.dtype, dx.size,
-            (col, dx, np.int64(dx.size))
-            + _ints(C, H, W, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw))
+            (block, dx, np.int64(dx.size)) + tuple(np.int64(s) for s in strides)
+            + _ints(C, per_group, H, W, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw))
     return dx
 
 

@@ -62,8 +62,10 @@ def im2col(x, kernel_size, stride, padding, dilation):
 
 @cuda_twin
 def col2im(col, x_shape, kernel_size, stride, padding, dilation):
-    """col (N·out_h·out_w, kh·kw·C), or the same as (N·out_h·out_w, kh·kw, C) in any memory
-    order -> dx (N, C, H, W): each entry added back where im2col read it."""
+    """col (N·out_h·out_w, kh·kw·C), or the same as (N·out_h·out_w, kh·kw, C) or
+    (N·out_h·out_w, kh·kw, groups, C/groups), in any memory order -> dx (N, C, H, W): each
+    entry added back where im2col read it.  The layout Conv2d.backward passes,
+    (kh·kw, rows, C) in memory, reshapes without a copy."""
     (n, c, h, w), (ph, pw) = x_shape, padding
     out_hw = conv_output_size((h, w), kernel_size, stride, padding, dilation)
     taps = window_taps(kernel_size, stride, dilation, out_hw)
@@ -109,6 +111,37 @@ def _convolve(x, w_mat, bias, kernel_size, stride, padding, dilation, groups, ou
 # 2.2× / 1.6× faster than one im2col of the whole batch (float32, 1 BLAS thread,
 # tools/time_tricks.py; an earlier 2-thread measurement gave 10–35% per layer).
 INFERENCE_COL_BYTES = 4 << 20
+
+
+def pixels_fastest(xp):
+    """Whether the column gradient is written pixels fastest: on the GPU, where the col2im
+    kernel then reads it coalesced (kernels/im2col.cu); the tests flip it to run that
+    layout through the host emulation."""
+    return xp is not np
+
+
+def _column_gradient(xp, grad_t, w_mat, taps, groups):
+    """G·W, grad_t (O, rows) and w_mat (O, kh·kw·C/groups) -> a (rows, kh·kw, groups,
+    C/groups) view of the GEMMs' own output, for col2im to read in place.
+
+    CPU: (kh·kw, rows, groups, C/groups), one tap at a time, so col2im adds whole
+    contiguous (rows, C) blocks: 2.7× faster than from the interleaved (rows, kh·kw·C)
+    (conv2, batch 64).  GPU: (groups, kh·kw, C/groups, rows), one plain GEMM per group
+    (no operand copied, no batched-matmul temporaries) whose rows are runs of output
+    pixels, so neighbouring threads of the col2im kernel read neighbouring elements."""
+    out_c, per_tap = w_mat.shape[0], w_mat.shape[1] // taps
+    rows, o = grad_t.shape[1], out_c // groups
+    if pixels_fastest(xp):
+        w_t = xp.ascontiguousarray(w_mat.reshape(groups, o, taps * per_tap).transpose(0, 2, 1))
+        grad_col = xp.empty((groups, taps, per_tap, rows), dtype=grad_t.dtype)
+        for g in range(groups):
+            xp.matmul(w_t[g], grad_t[g * o:(g + 1) * o], out=grad_col[g].reshape(taps * per_tap, rows))
+        return grad_col.transpose(3, 1, 0, 2)
+    w_taps = xp.ascontiguousarray(w_mat.reshape(out_c, taps, per_tap).transpose(1, 0, 2))
+    grad_col = xp.empty((taps, rows, groups, per_tap), dtype=grad_t.dtype)
+    for g in range(groups):
+        xp.matmul(grad_t[g * o:(g + 1) * o].T, w_taps[:, g * o:(g + 1) * o], out=grad_col[:, :, g, :])
+    return grad_col.transpose(1, 0, 2, 3)
 
 
 class Conv2d(Function):
@@ -161,21 +194,18 @@ class Conv2d(Function):
         # Gᵀ (O, N·out_h·out_w): runs of out_h·out_w values copied, 8× faster than transposing
         # to G (rows, O) (conv1's gradient, batch 64).
         grad_t = xp.ascontiguousarray(grad_out.transpose(1, 0, 2, 3)).reshape(out_c, rows)
-        # G·W one kernel tap at a time, (kh·kw, rows, C): col2im then adds whole contiguous
-        # blocks: 2.7× faster than from the interleaved (rows, kh·kw·C) (conv2, batch 64).
-        w_taps = xp.ascontiguousarray(w_mat.reshape(out_c, kh * kw, c_per_group).transpose(1, 0, 2))
         grad_w = xp.empty_like(w_mat) if need_w else None
-        grad_col = xp.empty((kh * kw, rows, groups, c_per_group), dtype=col.dtype) if need_x else None
-        for g in range(groups):
-            group = slice(g * o, (g + 1) * o)
-            if need_w:
+        if need_w:
+            for g in range(groups):
+                group = slice(g * o, (g + 1) * o)
                 xp.matmul(grad_t[group], _group_columns(col, g, groups, kh * kw), out=grad_w[group])
-            if need_x:
-                xp.matmul(grad_t[group].T, w_taps[:, group], out=grad_col[:, :, g, :])
         grad_x = None
         if need_x:
-            grad_col = grad_col.reshape(kh * kw, rows, groups * c_per_group).transpose(1, 0, 2)   # (rows, kh·kw, C) view
+            # G·W lands in the layout col2im reads in place (a view, no copy of this
+            # column-sized array): see _column_gradient.
+            grad_col = _column_gradient(xp, grad_t, w_mat, kh * kw, groups)
             grad_x = col2im(grad_col, x_shape, (kh, kw), stride, padding, dilation)
+            del grad_col
         if need_w:   # back from (O, kh, kw, C) column order to (O, C, kh, kw)
             grad_w = xp.ascontiguousarray(grad_w.reshape(out_c, kh, kw, c_per_group).transpose(0, 3, 1, 2))
         # Σ over rows as a matrix-vector product: 2.2× (conv1) to 3.1× (conv2) faster than
