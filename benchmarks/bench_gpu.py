@@ -254,11 +254,9 @@ def table(rows, with_torch):
 
 
 def write_atomically(path, text):
-    """A reader never sees a half-written file: write a temporary file, then rename it."""
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    """A reader never sees a half-written file: the engine's one atomic-write helper."""
+    from minitorch_cnn.serialization import atomic_write
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
 
 def target_line(rows):

@@ -110,11 +110,14 @@ def test_an_interrupted_write_idx_keeps_the_old_file_and_leaves_no_temp(tmp_path
 
 
 def test_no_temp_file_and_rename_outside_serialization():
-    """Every atomic write in the package goes through serialization.atomic_write."""
+    """Every atomic write in the package, and in the checkout's tools/ and benchmarks/ scripts,
+    goes through serialization.atomic_write."""
     import minitorch_cnn
-    root = os.path.dirname(minitorch_cnn.__file__)
+    checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    roots = [os.path.dirname(minitorch_cnn.__file__)] + [
+        os.path.join(checkout, d) for d in ("tools", "benchmarks") if os.path.isdir(os.path.join(checkout, d))]
     offenders = []
-    for folder, _, names in os.walk(root):
+    for folder, _, names in (entry for root in roots for entry in os.walk(root)):
         for name in names:
             if name.endswith(".py") and name != "serialization.py":
                 text = open(os.path.join(folder, name), encoding="utf-8").read()

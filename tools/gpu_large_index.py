@@ -22,7 +22,6 @@ exits 1 if any failed.
 """
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -231,10 +230,8 @@ def main(argv=None):
         results.append({"case": case.name, "ok": not problems, "problems": problems,
                         "detail": detail, "seconds": round(seconds, 2)})
     if args.json:
-        tmp = args.json + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump({"cases": results}, f, indent=2)
-        os.replace(tmp, args.json)
+        from minitorch_cnn.serialization import atomic_write
+        atomic_write(args.json, lambda f: f.write(json.dumps({"cases": results}, indent=2).encode("utf-8")))
     return 1 if failed else 0
 
 

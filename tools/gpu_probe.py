@@ -11,7 +11,6 @@ Each subcommand imports only what it needs, so `preflight` names the first missi
 import argparse
 import importlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -234,12 +233,9 @@ def sanitize_case():
 # ---- command line -------------------------------------------------------------------------
 
 def _write_json(path, value):
-    """Write JSON atomically: a temporary file in the same folder, then a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    """Write JSON atomically, with the engine's one helper (a temporary file, then a rename)."""
+    from minitorch_cnn.serialization import atomic_write
+    atomic_write(path, lambda f: f.write((json.dumps(value, indent=2) + "\n").encode("utf-8")))
 
 
 def main(argv=None):

@@ -21,11 +21,12 @@ written atomically (a temporary file, then a rename), so a check killed half way
 leaves a truncated report.
 """
 import json
-import os
 import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))     # this checkout's package
 
 STEP_STATUSES = ("ok", "FAIL", "skipped")
 
@@ -212,11 +213,9 @@ def markdown(report):
 
 
 def write_atomically(path, text):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    """The engine's one atomic-write helper (a temporary file beside `path`, then a rename)."""
+    from minitorch_cnn.serialization import atomic_write
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
 
 def write(work, results_dir, date=None):

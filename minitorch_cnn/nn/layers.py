@@ -15,7 +15,6 @@ import numpy as np
 
 from . import functional as F
 from ..ops.pairs import pair
-from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
 from ..ops.checks import expect_tensor
@@ -640,11 +639,11 @@ class ModuleDict(Module):
             pairs = list(modules.items())
         elif hasattr(modules, "__iter__"):
             pairs = []
-            for j, pair in enumerate(modules):
-                if not hasattr(pair, "__len__") or len(pair) != 2:
+            for j, item in enumerate(modules):
+                if not hasattr(item, "__len__") or len(item) != 2:
                     raise ValueError(f"ModuleDict.update: element #{j} should be a (key, module) pair, "
-                                     f"got {pair!r}")
-                pairs.append(tuple(pair))
+                                     f"got {item!r}")
+                pairs.append(tuple(item))
         else:
             raise TypeError(f"ModuleDict.update should be called with an iterable of key/value pairs, "
                             f"but got {type(modules).__name__}")

@@ -141,7 +141,7 @@ def avg_pool2d_backward(grad_out, x_shape, kernel_size, stride, padding, count_i
 
 def _first_real_offset(x_shape, kernel_size, stride, padding, out_hw, xp):
     """Per window (out_h, out_w): the offset i·kw + j of its first non-padding pixel."""
-    (kh, kw), (sh, sw), (ph, pw), (out_h, out_w) = kernel_size, stride, padding, out_hw
+    (_, kw), (sh, sw), (ph, pw), (out_h, out_w) = kernel_size, stride, padding, out_hw
     first_row = xp.maximum(ph - sh * xp.arange(out_h), 0)
     first_column = xp.maximum(pw - sw * xp.arange(out_w), 0)
     return first_row[:, None] * kw + first_column[None, :]
