@@ -147,6 +147,22 @@ def test_all_reduce_of_integers_and_empty(group):
     assert empty.shape == (0, 3)
 
 
+@pytest.mark.parametrize("op", [dist.ReduceOp.SUM, dist.ReduceOp.MAX, dist.ReduceOp.MIN])
+def test_all_reduce_of_bool(group, op):
+    t = mt.tensor([True, False])
+    dist.all_reduce(t, op)
+    assert t.tolist() == [True, False] and t.dtype == np.bool_
+
+
+def test_all_reduce_of_complex(group):
+    t = mt.Tensor(np.array([1 + 2j, -1j]))
+    dist.all_reduce(t)
+    assert t.tolist() == [1 + 2j, -1j]
+    for op in (dist.ReduceOp.MAX, dist.ReduceOp.MIN):
+        with pytest.raises(ValueError, match=f"all_reduce does not support {op.upper()} on complex tensors"):
+            dist.all_reduce(t, op)
+
+
 def test_all_reduce_refuses_bad_arguments(group):
     with pytest.raises(TypeError, match="all_reduce: expected a Tensor, got ndarray"):
         dist.all_reduce(np.ones(2))
@@ -399,5 +415,5 @@ def test_two_ranks_under_mpiexec():
     report = done.stdout + done.stderr
     assert done.returncode == 0, report
     for line in ("ok equivalence lenet5 sgd", "ok equivalence lenet5 adam", "ok equivalence digitcnn sgd",
-                 "ok equivalence digitcnn adam", "ok no_sync, unused parameters, sampler", "ALL OK"):
+                 "ok equivalence digitcnn adam", "ok no_sync, unused parameters, sampler, collectives, batchnorm statistics", "ALL OK"):
         assert line in report, report
