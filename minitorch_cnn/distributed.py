@@ -12,8 +12,9 @@ the hosts of a hostfile), and collectives on Tensors done in place on `tensor.da
 mpi4py is imported by `init_process_group` only (``pip install ".[distributed]"`` brings mpi4py
 and the mpich wheel with its `mpiexec`), so importing this module costs nothing without it.
 Under MPI the buffers are NumPy arrays; a CuPy array goes through a host copy (the mpich wheel is
-not CUDA-aware) unless the group was made with backend="nccl".  The NCCL path is kept small and
-is untested here (no GPU in CI).
+not CUDA-aware) unless the group was made with backend="nccl", where all_reduce (and so DDP's
+gradient buckets) runs on NCCL; broadcast and barrier stay on MPI with host copies.  The NCCL
+path is kept small and is untested here (no GPU in CI).
 """
 import contextlib
 import os
