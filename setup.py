@@ -5,6 +5,9 @@ from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent
 GRADCHECK = ["pytest>=7", "hypothesis>=6"]
+# Data parallelism (minitorch_cnn.distributed): mpi4py, and MPICH as a wheel that brings mpiexec,
+# so no system MPI and no compiler are needed (both ship manylinux wheels).
+DISTRIBUTED = ["mpi4py>=3.1", "mpich"]
 
 setup(
     name="minitorch_cnn",
@@ -26,10 +29,11 @@ setup(
     extras_require={
         # The gradient checks and the engine's own tests: NumPy, pytest and hypothesis, no torch.
         "gradcheck": GRADCHECK,
-        # The whole suite: the torch-parity tests and the plot tests too.  torch 2.13.0 is the
+        # The whole suite: the torch-parity tests, the plot tests and the MPI tests too.  torch 2.13.0 is the
         # CPU wheel this project's CI installs from local disk; any torch >= 2.1 works for the
         # parity tests.
-        "test": GRADCHECK + ["torch>=2.1", "matplotlib>=3.5"],
+        "test": GRADCHECK + ["torch>=2.1", "matplotlib>=3.5"] + DISTRIBUTED,
+        "distributed": DISTRIBUTED,
         # The GPU path: CuPy with its [ctk] extra, the CUDA libraries from PyPI that the path
         # loads (NVRTC compiles kernels/*.cu, cuBLAS runs every matmul, cuRAND draws dropout
         # masks), so no CUDA toolkit is needed, only the NVIDIA driver: CUDA 12.x needs

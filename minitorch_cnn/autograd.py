@@ -175,8 +175,33 @@ def _topological_order(root):
     return order
 
 
+_post_backward_hooks = {}
+
+
+def register_post_backward_hook(hook):
+    """hook() runs after every backward() that finished without error (DistributedDataParallel
+    averages the gradients there); returns a handle with .remove()."""
+    key = object()
+    _post_backward_hooks[key] = hook
+    return _HookHandle(_post_backward_hooks, key)
+
+
+class _HookHandle:
+    def __init__(self, table, key):
+        self.table, self.key = table, key
+
+    def remove(self):
+        self.table.pop(self.key, None)
+
+
 def run_backward(root, grad, retain_graph=False):
     """Propagate `grad` (an array shaped like root) to every leaf that requires grad."""
+    _propagate(root, grad, retain_graph)
+    for hook in list(_post_backward_hooks.values()):    # a hook may remove itself
+        hook()
+
+
+def _propagate(root, grad, retain_graph):
     if root._node is None:  # a leaf: its gradient is the seed itself
         _accumulate(root, grad)
         return

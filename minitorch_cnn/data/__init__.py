@@ -2,6 +2,7 @@
 
     dataset.py        Dataset, TensorDataset, Subset, random_split, ImageDataset (a split in memory)
     loader.py         DataLoader: batches of Tensors, shuffled under the engine's seed
+    distributed.py    DistributedSampler: each rank's shard of one shared permutation
     transforms.py     ToFloat, Normalize, Compose (vectorised over whole splits)
     idx.py            the IDX file format of MNIST-style data
     download.py       mirrors, MD5 checks, failing fast offline
@@ -12,6 +13,7 @@
 """
 from .bundled import BundledDigits
 from .dataset import Dataset, ImageDataset, Subset, TensorDataset, random_split
+from .distributed import DistributedSampler
 from .download import ChecksumError, DatasetNotFoundError
 from .idx import read_idx, write_idx
 from .loader import DataLoader
@@ -21,7 +23,7 @@ from .torchvision_datasets import TorchvisionDataset
 from .transforms import FASHION_MNIST_MEAN, FASHION_MNIST_STD, MNIST_MEAN, MNIST_STD, Compose, Normalize, ToFloat
 
 __all__ = [
-    "Dataset", "TensorDataset", "Subset", "random_split", "ImageDataset", "DataLoader",
+    "Dataset", "TensorDataset", "Subset", "random_split", "ImageDataset", "DataLoader", "DistributedSampler",
     "ToFloat", "Normalize", "Compose", "MNIST_MEAN", "MNIST_STD", "FASHION_MNIST_MEAN", "FASHION_MNIST_STD",
     "MNIST", "FashionMNIST", "BundledDigits", "TorchvisionDataset",
     "DatasetNotFoundError", "ChecksumError", "read_idx", "write_idx",

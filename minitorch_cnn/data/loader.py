@@ -2,7 +2,8 @@
 
 Each ``iter(loader)`` visits every sample once, in order or (shuffle=True) in a fresh
 permutation from `generator` or the engine's (``manual_seed``); the last, smaller batch
-is kept unless drop_last=True.  An array-backed dataset (``arrays()``) is batched by one
+is kept unless drop_last=True.  A `sampler` (DistributedSampler, or any iterable of indices with
+a length) gives the order instead.  An array-backed dataset (``arrays()``) is batched by one
 fancy index per field on `device` (copied there once), any other sample by sample.  A
 batch is a tuple of Tensors, one per sample field (one Tensor for non-tuple samples);
 integer fields become int64, as cross_entropy expects.
@@ -16,9 +17,11 @@ from ..tensor import Tensor
 
 
 class DataLoader:
-    """DataLoader(dataset, batch_size=1, shuffle=False, drop_last=False, generator=None, device=None)."""
+    """DataLoader(dataset, batch_size=1, shuffle=False, drop_last=False, generator=None, device=None,
+    sampler=None)."""
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, generator=None, device=None):
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, generator=None, device=None,
+                 sampler=None):
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(f"DataLoader: dataset must define __len__ and __getitem__, got {type(dataset).__name__}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
@@ -29,7 +32,13 @@ class DataLoader:
         if generator is not None and not isinstance(generator, np.random.Generator):
             raise TypeError(f"DataLoader: generator must be a numpy.random.Generator or None, "
                             f"got {type(generator).__name__}")
+        if sampler is not None:
+            if not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
+                raise TypeError(f"DataLoader: sampler must define __iter__ and __len__, got {type(sampler).__name__}")
+            if shuffle:
+                raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
         self.dataset, self.batch_size, self.generator = dataset, int(batch_size), generator
+        self.sampler = sampler
         self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
         self.device = backend.normalize_device(device)
         if self.device == "cuda":
@@ -37,21 +46,27 @@ class DataLoader:
         self._on_device = None          # (the dataset's arrays, the same on self.device)
 
     def __len__(self):
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self):
         n = len(self.dataset)
-        rng = self.generator if self.generator is not None else get_rng()
-        order = rng.permutation(n) if self.shuffle else np.arange(n)
+        if self.sampler is not None:
+            order = np.fromiter(iter(self.sampler), dtype=np.int64, count=-1)
+        else:
+            rng = self.generator if self.generator is not None else get_rng()
+            order = rng.permutation(n) if self.shuffle else np.arange(n)
+        in_order = self.sampler is None and not self.shuffle     # batches are plain slices
         arrays, ranges = self._device_arrays() if hasattr(self.dataset, "arrays") else (None, None)
-        if arrays is not None and self.shuffle:    # the order goes to the arrays' device once per epoch
+        if arrays is not None and not in_order:    # the order goes to the arrays' device once per epoch
             order = backend.get_array_module(arrays[0]).asarray(order)
-        for start in range(0, len(self) * self.batch_size, self.batch_size):
+        batches = len(self) if self.sampler is None or len(order) == len(self.sampler) else (
+            len(order) // self.batch_size if self.drop_last else -(-len(order) // self.batch_size))
+        for start in range(0, batches * self.batch_size, self.batch_size):
             index = order[start:start + self.batch_size]
             if arrays is None:
                 fields = _collate([self.dataset[int(i)] for i in index])
-            elif not self.shuffle:
+            elif in_order:
                 fields = tuple(a[start:start + self.batch_size].copy() for a in arrays)   # never a view
             else:
                 fields = tuple(a[index] for a in arrays)
@@ -83,7 +98,7 @@ class DataLoader:
 
     def __repr__(self):
         return (f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, batch_size={self.batch_size}, "
-                f"shuffle={self.shuffle}, drop_last={self.drop_last}, {len(self)} batches)")
+                f"shuffle={self.shuffle}, {'' if self.sampler is None else 'sampler, '}drop_last={self.drop_last}, {len(self)} batches)")
 
 
 def _value_range(array):
