@@ -32,7 +32,7 @@ def _mpiexec():
 
 def _mpi_missing():
     try:
-        import mpi4py  # noqa: F401
+        import mpi4py  # noqa: F401  (only whether it imports)
     except ImportError:
         return 'mpi4py is not installed (pip install ".[distributed]")'
     if _mpiexec() is None:
@@ -137,6 +137,14 @@ if WHAT == "nan":
                 return loss * float("nan")
         return loss
     train.F.cross_entropy = cross_entropy
+elif WHAT == "crash":
+    original = train.optim.Adam.step
+    def step(self):
+        calls["n"] += 1
+        if calls["n"] == 2 and rank == 1:
+            raise RuntimeError("rank 1 crashed")
+        return original(self)
+    train.optim.Adam.step = step
 else:
     original = train.Progress.update
     def update(self, done, loss=None):
@@ -174,6 +182,14 @@ def test_ctrl_c_on_one_rank_stops_both_and_saves_once(tmp_path):
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     (record,) = history(tmp_path / "run")
     assert record["images_per_s"] == pytest.approx(256 / record["seconds"], rel=1e-9)
+
+
+@needs_mpi
+def test_a_crash_on_one_rank_ends_all_ranks(tmp_path):
+    done = mpirun(TINY + ["--distributed", "--epochs", "1", "--out", str(tmp_path / "run")], tmp_path,
+                  script=_ON_RANK_1 % "crash")
+    assert done.returncode != 0
+    assert "rank 1: Traceback" in done.stderr and "RuntimeError: rank 1 crashed; ending all 2 ranks" in done.stderr
 
 
 # ---- in one process: no MPI needed ---------------------------------------------------------------
