@@ -141,7 +141,13 @@ def all_reduce(tensor, op=ReduceOp.SUM):
         raise ValueError(f"all_reduce: op must be a ReduceOp (SUM, AVG, MAX, MIN), got {op!r}")
     if op == ReduceOp.AVG and tensor.dtype.kind not in "fc":
         raise TypeError(f"all_reduce: ReduceOp.AVG needs a floating point tensor, got {tensor.dtype}")
-    _all_reduce_array(group, tensor.data, ReduceOp.SUM if op == ReduceOp.AVG else op)
+    if tensor.dtype.kind == "c" and op in (ReduceOp.MAX, ReduceOp.MIN):
+        raise ValueError(f"all_reduce does not support {op.upper()} on complex tensors")
+    if tensor.dtype == np.bool_:
+        # MPI has no reductions on bool: as bytes, SUM saturates to True (logical or), as torch's
+        _all_reduce_array(group, tensor.data.view(np.uint8), ReduceOp.MIN if op == ReduceOp.MIN else ReduceOp.MAX)
+    else:
+        _all_reduce_array(group, tensor.data, ReduceOp.SUM if op == ReduceOp.AVG else op)
     if op == ReduceOp.AVG:
         tensor.data /= group.size
     tensor._version_counter.value += 1
@@ -230,8 +236,8 @@ class DistributedDataParallel(Module):
     BatchNorm keeps per-rank batch statistics, as torch's DDP does (no SyncBatchNorm here): in
     training each rank normalises with its own shard's mean and variance.  With
     broadcast_buffers=True (torch's default) rank 0's buffers (running_mean, running_var, ...)
-    are broadcast at the start of each forward with gradients enabled, so all ranks carry
-    rank 0's running statistics.
+    are broadcast at the start of each forward with gradients enabled (outside no_sync), so all
+    ranks carry rank 0's running statistics.
 
     Save checkpoints from `ddp.module` so the keys are the plain model's names.
     """
@@ -263,12 +269,13 @@ class DistributedDataParallel(Module):
             self._require_sync = previous
 
     def forward(self, *args, **kwargs):
+        # as torch decides in forward: a forward with gradients outside no_sync syncs buffers now
+        # and has its backward reduce the gradients (a no_grad forward, evaluation, changes nothing)
         if autograd.is_grad_enabled():
-            if self.broadcast_buffers and self._group.size > 1:
+            self._pending_sync = self._require_sync
+            if self._require_sync and self.broadcast_buffers and self._group.size > 1:
                 for buffer in self.module.buffers():
                     _broadcast_array(self._group, buffer.data, 0)
-            # the backward of this forward reduces (torch decides in forward too)
-            self._pending_sync = self._require_sync
         return self.module(*args, **kwargs)
 
     def _after_backward(self):

@@ -122,6 +122,46 @@ def check_unused_parameters(rank):
     check(np.allclose(grads[0], expected, rtol=1e-12, atol=0), "used on one rank: not the average with zero")
 
 
+def check_collectives(rank, size):
+    t = mt.tensor([1.0 + rank, -rank, 4.0], dtype=mt.float64)
+    dist.all_reduce(t)
+    check(t.tolist() == [3.0, -1.0, 8.0], f"all_reduce SUM: {t.tolist()}")
+    t = mt.tensor([[1.0 + rank, 2.0], [3.0, 4.0 * rank]], dtype=mt.float32)
+    view = mt.Tensor(t.data.T)                      # a transposed view: reduced and written through
+    dist.all_reduce(view, dist.ReduceOp.AVG)
+    check(t.tolist() == [[1.5, 2.0], [3.0, 2.0]] and t.dtype == np.float32, f"all_reduce AVG: {t.tolist()}")
+    for op, expected in ((dist.ReduceOp.MAX, [1, 5]), (dist.ReduceOp.MIN, [0, 3])):
+        t = mt.tensor([rank, 5 - 2 * rank])
+        dist.all_reduce(t, op)
+        check(t.tolist() == expected, f"all_reduce {op}: {t.tolist()}")
+    for op, expected in ((dist.ReduceOp.SUM, [True, True, False]), (dist.ReduceOp.MIN, [False, True, False])):
+        t = mt.tensor([rank == 0, True, False])
+        dist.all_reduce(t, op)
+        check(t.tolist() == expected and t.dtype == np.bool_, f"all_reduce bool {op}: {t.tolist()}")
+    t = mt.tensor(np.arange(6.0).reshape(2, 3) * (rank + 1))
+    dist.broadcast(t, src=1)
+    check(np.array_equal(t.data, np.arange(6.0).reshape(2, 3) * 2), f"broadcast from 1: {t.tolist()}")
+
+
+def check_batchnorm_statistics(rank):
+    """Per-rank batch statistics; rank 0's running statistics broadcast at each forward."""
+    mt.manual_seed(rank)
+    model = mt.nn.Sequential(mt.nn.Conv2d(1, 2, 3), mt.nn.BatchNorm2d(2)).double()
+    ddp = dist.DistributedDataParallel(model)
+    bn = model[1]
+    rng = np.random.default_rng(10 + rank)
+    first, second = rng.standard_normal((4, 1, 5, 5)) + rank, rng.standard_normal((4, 1, 5, 5)) - rank
+    ddp(mt.tensor(first)).sum().backward()
+    after_first = MPI.COMM_WORLD.allgather(bn.running_mean.data.copy())
+    check(not np.array_equal(after_first[0], after_first[1]), "BatchNorm: running means should be per rank")
+    with mt.no_grad():
+        conv_out = model[0](mt.tensor(second)).data
+    ddp(mt.tensor(second)).sum().backward()
+    expected = 0.9 * after_first[0] + 0.1 * conv_out.mean(axis=(0, 2, 3))
+    err = float(np.max(np.abs(bn.running_mean.data - expected)))
+    check(err <= 1e-12, f"BatchNorm: running mean is not rank 0's updated with this rank's batch ({err:.3g})")
+
+
 def check_sampler(rank, size):
     for n, drop_last in ((11, False), (11, True), (12, False), (1, False)):
         sampler = DistributedSampler(range(n), seed=5, drop_last=drop_last)
@@ -153,9 +193,11 @@ def main():
     check_no_sync(rank, size)
     check_unused_parameters(rank)
     check_sampler(rank, size)
+    check_collectives(rank, size)
+    check_batchnorm_statistics(rank)
     dist.barrier()
     if rank == 0:
-        print("ok no_sync, unused parameters, sampler", flush=True)
+        print("ok no_sync, unused parameters, sampler, collectives, batchnorm statistics", flush=True)
         print("ALL OK", flush=True)
     dist.destroy_process_group()
 
