@@ -9,6 +9,11 @@ schedule; shows a progress bar, evaluates after each epoch, and writes to --out:
 
 --resume continues a run so that it ends with the same weights as an uninterrupted
 one; Ctrl-C saves a checkpoint at the end of the current batch and exits.
+
+    mpiexec -n 2 python -m minitorch_cnn.train --model lenet5 --distributed
+
+trains one model on 2 ranks (DistributedDataParallel, each rank on its DistributedSampler shard,
+--batch-size per rank); rank 0 alone prints and writes.  See run_distributed.
 """
 import argparse
 import json
