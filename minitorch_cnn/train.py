@@ -9,6 +9,11 @@ schedule; shows a progress bar, evaluates after each epoch, and writes to --out:
 
 --resume continues a run so that it ends with the same weights as an uninterrupted
 one; Ctrl-C saves a checkpoint at the end of the current batch and exits.
+
+    mpiexec -n 2 python -m minitorch_cnn.train --model lenet5 --distributed
+
+trains one model on 2 ranks (DistributedDataParallel, each rank on its DistributedSampler shard,
+--batch-size per rank); rank 0 alone prints and writes.  See run_distributed.
 """
 import argparse
 import json
@@ -80,7 +85,21 @@ def parse_args(argv=None):
     p.add_argument("--resume", metavar="CHECKPOINT",
                    help="continue the run saved in a checkpoint.npz, configured as it was")
     p.add_argument("--plot", action="store_true", help="write curves.png and filters.png (needs matplotlib)")
+    p.add_argument("--distributed", action="store_true",
+                   help="train one model on every rank's shard of the data, under mpiexec -n N "
+                        "(needs pip install \".[distributed]\"); --batch-size is per rank")
     args = p.parse_args(argv)
+    if not args.distributed:
+        args.group = None
+        return _finish_args(args)
+    args.group = _join_group()
+    args.group.agree(lambda: _finish_args(args))
+    args.out = args.group.broadcast_text(args.out)    # rank 0's choice of folder, for every rank
+    return args
+
+
+def _finish_args(args):
+    """Fill in the defaults (or the checkpoint's values), check the values and choose args.out."""
     args.given = {name for name in DEFAULTS if getattr(args, name) is not None}
     if args.resume is not None:
         _configure_from_checkpoint(args)
@@ -216,6 +235,110 @@ def _in_flags(message):
     return message
 
 
+# ---- the process group (--distributed) -------------------------------------------
+class Agreed(Exception):
+    """Every rank stops with this exit status; what went wrong has been said already."""
+
+    def __init__(self, status):
+        super().__init__(status)
+        self.status = status
+
+
+class _Group:
+    """The CLI's view of the process group: its rank and size and the few collectives the CLI
+    needs beyond DistributedDataParallel's gradient all-reduce.  Every call here is collective:
+    all ranks make the same calls in the same order, or the ones ahead wait forever."""
+
+    def __init__(self, dist):
+        self.dist, self.rank, self.size = dist, dist.get_rank(), dist.get_world_size()
+        self.stderr = sys.stderr    # the real one: a rank other than 0 writes here only what it alone saw
+
+    def _reduce(self, values, op):
+        numbers = Tensor(np.asarray(values, dtype=np.float64))
+        self.dist.all_reduce(numbers, op)
+        return numbers.data.tolist()
+
+    def sum(self, values):
+        return self._reduce(values, self.dist.ReduceOp.SUM)
+
+    def max_code(self, code):
+        """The largest of every rank's `code` (0 = go on)."""
+        return int(self._reduce([code], self.dist.ReduceOp.MAX)[0])
+
+    def broadcast_int(self, value):
+        number = Tensor(np.asarray([value], dtype=np.float64))
+        self.dist.broadcast(number, src=0)
+        return int(number.data[0])
+
+    def broadcast_text(self, text):
+        """Rank 0's `text` on every rank (the bytes travel as float64: exact, and any backend has it)."""
+        raw = text.encode() if self.rank == 0 else b""
+        length = self.broadcast_int(len(raw))
+        data = Tensor(np.frombuffer(raw, dtype=np.uint8).astype(np.float64) if self.rank == 0 else np.zeros(length))
+        self.dist.broadcast(data, src=0)
+        return bytes(data.data.astype(np.uint8).tolist()).decode()
+
+    def agree(self, step):
+        """step() on every rank; when it raises UsageError on any rank, all stop with status 2 (Agreed),
+        the message said once: by rank 0, or else by a rank that saw it."""
+        try:
+            result, failure = step(), None
+        except UsageError as exc:
+            result, failure = None, exc
+        failed, rank0_failed = self.sum([failure is not None, failure is not None and self.rank == 0])
+        if failed:
+            if failure is not None and (self.rank == 0 or not rank0_failed):
+                print(f"error: {'' if self.rank == 0 else f'rank {self.rank}: '}{failure}", file=self.stderr)
+            raise Agreed(2)
+        return result
+
+    def abort(self, status):
+        """End every rank now (MPI_Abort): for a failure on some ranks only, which would leave the
+        others waiting in a collective forever."""
+        self.stderr.flush()
+        from mpi4py import MPI
+        MPI.COMM_WORLD.Abort(status)
+
+
+def _join_group():
+    """init_process_group("mpi") -> a _Group; UsageError when mpi4py is missing.  Ranks other than 0
+    print nothing from here on (their stdout and stderr go to os.devnull)."""
+    from . import distributed as dist
+    try:
+        dist.init_process_group(backend="mpi")
+    except (ImportError, RuntimeError) as exc:
+        if isinstance(exc, ImportError) or "pip install" in str(exc):
+            raise UsageError('--distributed needs mpi4py and an MPI library: pip install ".[distributed]"') from None
+        raise UsageError(f"--distributed: {exc}") from None
+    group = _Group(dist)
+    if group.rank != 0:
+        sys.stdout = sys.stderr = open(os.devnull, "w")
+    return group
+
+
+def _mpiexec_world_size():
+    """How many processes the launching mpiexec started (MPICH's, Open MPI's or Intel MPI's
+    environment), without importing mpi4py; 1 when none did."""
+    from . import distributed as dist
+    if not dist.launched_by_mpiexec():
+        return 1
+    for name in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS"):
+        if os.environ.get(name, "").isdigit():
+            return int(os.environ[name])
+    return 1
+
+
+def _warn_if_alone_under_mpiexec(args):
+    """mpiexec -n N without --distributed: N independent runs of the whole data, all writing to the
+    same folder.  Warned once (rank 0), not refused: it is a legal, if rarely meant, thing to do."""
+    size = _mpiexec_world_size()
+    if args.distributed or size <= 1 or os.environ.get("PMI_RANK", os.environ.get("OMPI_COMM_WORLD_RANK", "0")) != "0":
+        return
+    print(f"warning: launched by mpiexec with {size} processes but without --distributed: every rank "
+          f"trains alone on all the data and they all write to {args.out}; add --distributed to train one "
+          f"model on their shards", file=sys.stderr)
+
+
 # ---- data -------------------------------------------------------------------
 def load_data(args):
     """(train_set, test_set, one line saying which data and why)."""
@@ -334,12 +457,14 @@ def _read_is_free(array):
     return backend.device_of(array) == "cpu"
 
 
-def train_epoch(model, optimizer, loader, progress, position, ctrl_c, batch_losses=None):
+def train_epoch(model, optimizer, loader, progress, position, ctrl_c, batch_losses=None, group=None):
     """Run the remaining batches of one epoch; `position` holds what is done so far
     (batches, loss sum, correct, seen) and is updated as the steps' numbers are read (after
     every step on the CPU; see _READ_EVERY for the GPU).  Each batch's loss is appended to
     `batch_losses` (for the curves) as (fraction of the epoch done, loss).
-    Raises Stop on a non-finite loss, or after the batch during which ctrl_c.requested was set."""
+    Raises Stop on a non-finite loss, or after the batch during which ctrl_c.requested was set.
+    With a process `group` (--distributed) the ranks agree before each backward whether to go on
+    (see _agree_on_step), and a Ctrl-C stops them all before the same batch."""
     model.train()
     batches = iter(loader)
     for _ in range(position["batches"]):         # resuming mid-epoch: replay the order, skip the work
@@ -374,6 +499,8 @@ def train_epoch(model, optimizer, loader, progress, position, ctrl_c, batch_loss
         logits = model(x)
         loss = F.cross_entropy(logits, y)
         pending.append((loss.data, (logits.argmax(axis=1) == y).data.sum(), y.shape[0]))
+        if group is not None:
+            _agree_on_step(group, loss.data, ctrl_c, pending, read_pending, position)
         if _read_is_free(loss.data):
             read_pending()         # before the backward: a non-finite loss takes no step
         loss.backward()
@@ -381,9 +508,27 @@ def train_epoch(model, optimizer, loader, progress, position, ctrl_c, batch_loss
         if pending and (len(pending) >= _READ_EVERY or ctrl_c.requested
                         or progress.due(position["batches"] + len(pending))):
             read_pending()
-        if ctrl_c.requested:
+        if ctrl_c.requested and group is None:
             raise Stop("interrupted")
     read_pending()
+
+
+def _agree_on_step(group, loss, ctrl_c, pending, read_pending, position):
+    """Before a backward under --distributed: every rank takes this step or none does.  A rank that
+    stopped alone (a NaN loss, a Ctrl-C) would leave the others waiting in the gradients' all-reduce
+    forever, so each step costs one more all-reduce of one number: the largest of every rank's
+    0 (go on), 1 (Ctrl-C) or 2 (non-finite loss).  On a stop this batch is not counted."""
+    finite = math.isfinite(float(backend.to_numpy(loss)))
+    code = group.max_code(0 if finite and not ctrl_c.requested else 1 if finite else 2)
+    if code == 0:
+        return
+    if not finite:
+        read_pending()          # raises Stop naming this batch
+    pending.pop()
+    read_pending()
+    if code == 2:
+        raise Stop(f"the loss became non-finite on another rank at batch {position['batches'] + 1}")
+    raise Stop("interrupted")
 
 
 # ---- plots ---------------------------------------------------------------------
@@ -403,6 +548,9 @@ class RunState:
 
     def __init__(self, args, model, optimizer, scheduler, train_loader, test_loader, test_set, data_name):
         self.args, self.model, self.optimizer, self.scheduler = args, model, optimizer, scheduler
+        # what is saved, restored, evaluated and plotted: the plain module under DistributedDataParallel
+        self.module = getattr(model, "module", model)
+        self.group = args.group         # None, or the process group under --distributed
         self.train_loader, self.test_loader, self.test_set = train_loader, test_loader, test_set
         self.data_name = data_name      # what the data is, in a few words, for the plots' titles
         self.checkpoint_path = os.path.join(args.out, "checkpoint.npz")
@@ -450,16 +598,31 @@ def start_run(args, train_set, test_set, data_name, in_channels):
     num_classes = 10    # every MNIST-style dataset the CLI reads has ten classes
     model, optimizer, scheduler = build(args, in_channels, num_classes)
     n_params = sum(p.numel() for p in model.parameters())
+    per_rank = "" if args.group is None else f" per rank x {args.group.size} ranks"
     print(f"model: {args.model} ({n_params:,} parameters) on {args.device}; {args.optimizer} lr {args.lr}, "
-          f"batch {args.batch_size}, {args.epochs} epochs, StepLR({args.step_size}, {args.gamma})")
-    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, device=args.device)
+          f"batch {args.batch_size}{per_rank}, {args.epochs} epochs, StepLR({args.step_size}, {args.gamma})")
+    if args.group is None:
+        train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, device=args.device)
+    else:
+        model, train_loader = _distribute(args, model, train_set)
     test_loader = DataLoader(test_set, batch_size=1000, device=args.device)
-    try:
-        os.makedirs(args.out, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"--out {args.out}: cannot create the folder ({exc.strerror})") from None
+    if args.group is None or args.group.rank == 0:
+        try:
+            os.makedirs(args.out, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--out {args.out}: cannot create the folder ({exc.strerror})") from None
     print(f"output: {args.out}")
     return RunState(args, model, optimizer, scheduler, train_loader, test_loader, test_set, data_name)
+
+
+def _distribute(args, model, train_set):
+    """(DistributedDataParallel(model), a loader of this rank's shard, reshuffled by set_epoch)."""
+    from .data import DataLoader, DistributedSampler
+    from .distributed import DistributedDataParallel
+    sampler = DistributedSampler(train_set, num_replicas=args.group.size, rank=args.group.rank,
+                                 shuffle=True, seed=args.seed)
+    return DistributedDataParallel(model), DataLoader(train_set, batch_size=args.batch_size, sampler=sampler,
+                                                      device=args.device)
 
 
 def restore(state):
@@ -467,7 +630,7 @@ def restore(state):
     history, the RNG and, after a Ctrl-C, the position inside the interrupted epoch."""
     args = state.args
     try:
-        meta = load_checkpoint(args.resume, state.model, state.optimizer)
+        meta = load_checkpoint(args.resume, state.module, state.optimizer)
     except CheckpointError as exc:
         raise UsageError(str(exc)) from None
     if meta.get("model") != args.model:
@@ -481,6 +644,8 @@ def restore(state):
     state.history, state.start_epoch = meta["history"], meta["epoch"] + 1
     if meta.get("partial"):      # saved by Ctrl-C in the middle of an epoch
         state.position = dict(meta["partial"], rng_after=meta["rng_state"])
+        if state.group is not None and state.group.rank != 0:   # rank 0 carries every rank's sums so far
+            state.position.update(loss_sum=0.0, correct=0, seen=0)
         set_rng_state(meta["epoch_rng_state"])
     else:
         set_rng_state(meta["rng_state"])
@@ -493,7 +658,7 @@ def save(state, epoch_done, partial=None, epoch_rng_state=None):
     """Write the checkpoint after `epoch_done` epochs (plus, after a Ctrl-C, the `partial` position in
     the next one and the RNG state that drew its order).  Raises Stop rather than save a non-finite
     model, UsageError when the file cannot be written (the previous one is then intact)."""
-    bad = _first_non_finite(state.model, state.optimizer)
+    bad = _first_non_finite(state.module, state.optimizer)
     if bad is not None:
         raise Stop(f"{bad} is no longer finite")
     args = state.args
@@ -503,7 +668,7 @@ def save(state, epoch_done, partial=None, epoch_rng_state=None):
     if partial is not None:
         meta.update(partial={k: v for k, v in partial.items() if k != "rng_after"}, epoch_rng_state=epoch_rng_state)
     try:
-        save_checkpoint(state.checkpoint_path, state.model, state.optimizer, meta)
+        save_checkpoint(state.checkpoint_path, state.module, state.optimizer, meta)
     except OSError as exc:      # a full disk, a folder made read-only
         raise UsageError(f"could not write {state.checkpoint_path} ({exc.strerror or exc}); the previous "
                          f"checkpoint, if any, is unchanged") from None
@@ -545,11 +710,50 @@ def run_epoch(state, epoch, ctrl_c):
             return save_interrupted(state, epoch, epoch_rng_state)
         return _stopped(f"{stop} of epoch {epoch}", state.checkpoint_path, args)
     seconds = state.position["seconds"] + time.perf_counter() - started
-    test_loss, test_acc = evaluate(state.model, state.test_loader, f"epoch {epoch}/{args.epochs} test")
+    return finish_epoch(state, epoch, seconds, epoch_losses)
+
+
+def finish_epoch(state, epoch, seconds, epoch_losses):
+    """Evaluate on the test set, then record and save epoch `epoch`; -> None, or the exit status."""
+    args = state.args
+    test_loss, test_acc = evaluate(state.module, state.test_loader, f"epoch {epoch}/{args.epochs} test")
     if not math.isfinite(test_loss):
         return _stopped(f"the test loss became {test_loss} after epoch {epoch}", state.checkpoint_path, args)
     record_epoch(state, epoch, seconds, test_loss, test_acc)
     return save_epoch(state, epoch, epoch_losses)
+
+
+def run_epoch_distributed(state, epoch, ctrl_c):
+    """run_epoch under --distributed: every rank trains on its shard, the ranks' loss sums, correct
+    counts and images are added up (so images/s counts all ranks), and rank 0 alone evaluates on
+    the whole test set (the same numbers as one process: no shard padding counted twice, no
+    reduction; the other ranks wait for it), records and saves.  Rank 0's status is every rank's."""
+    args, group = state.args, state.group
+    state.train_loader.sampler.set_epoch(epoch)
+    epoch_rng_state = get_rng_state()
+    progress = Progress(len(state.train_loader), f"epoch {epoch}/{args.epochs}")
+    started, epoch_losses, stop = time.perf_counter(), [], None
+    try:
+        train_epoch(state.model, state.optimizer, state.train_loader, progress, state.position, ctrl_c,
+                    epoch_losses, group)
+    except Stop as stopped:
+        stop = str(stopped)
+    seconds = state.position["seconds"] + time.perf_counter() - started
+    loss_sum, correct, seen = group.sum([state.position[k] for k in ("loss_sum", "correct", "seen")])
+    state.position.update(loss_sum=loss_sum, correct=int(correct), seen=int(seen), seconds=seconds)
+    if group.rank != 0:
+        status = None if stop is None else 130 if stop == "interrupted" else 1
+        if stop is None:
+            state.scheduler.step()
+            state.position = _epoch_start()
+    elif stop == "interrupted":
+        status = save_interrupted(state, epoch, epoch_rng_state)
+    elif stop is not None:
+        status = _stopped(f"{stop} of epoch {epoch}", state.checkpoint_path, args)
+    else:
+        status = finish_epoch(state, epoch, seconds, epoch_losses)
+    status = group.broadcast_int(-1 if status is None else status)
+    return None if status == -1 else status
 
 
 def save_interrupted(state, epoch, epoch_rng_state):
@@ -590,7 +794,7 @@ def save_epoch(state, epoch, epoch_losses):
                  lambda f: f.write(json.dumps(state.history, indent=2).encode()))
     state.batch_losses.extend((epoch - 1 + fraction, loss) for fraction, loss in epoch_losses)
     if args.plot:     # after every epoch, so a stopped run has its plots too
-        state.plot_paths = write_plots(args, state.history, state.batch_losses, state.model, state.test_set,
+        state.plot_paths = write_plots(args, state.history, state.batch_losses, state.module, state.test_set,
                                        state.data_name)
     return None
 
@@ -599,7 +803,7 @@ def report(state):
     """The closing lines: the plots written and the final accuracy; exit status 0."""
     args, history = state.args, state.history
     if args.plot and history:
-        state.plot_paths = state.plot_paths or write_plots(args, history, state.batch_losses, state.model,
+        state.plot_paths = state.plot_paths or write_plots(args, history, state.batch_losses, state.module,
                                                            state.test_set, state.data_name)
         print(f"plots: {', '.join(state.plot_paths)}")
     if history:
@@ -621,6 +825,23 @@ def run(args):
     return report(state)
 
 
+def run_distributed(args):
+    """run() under --distributed (mpiexec -n N ... --distributed).  Rank 0 reads the data first (a
+    download happens once), then the others; any rank's usage error stops all (see _Group.agree)."""
+    group = args.group
+    data = group.agree(lambda: prepare_data(args) if group.rank == 0 else None)
+    data = group.agree(lambda: data if group.rank == 0 else prepare_data(args))
+    state = group.agree(lambda: start_run(args, *data))
+    if args.resume:
+        group.agree(lambda: restore(state))     # every rank loads the same checkpoint
+    with CtrlC() as ctrl_c:
+        for epoch in range(state.start_epoch, args.epochs + 1):
+            status = run_epoch_distributed(state, epoch, ctrl_c)
+            if status is not None:
+                return status
+    return report(state) if group.rank == 0 else 0
+
+
 def _stopped(what, checkpoint_path, args):
     """Say why training stopped and which checkpoint is the last good one; exit status 1."""
     last = checkpoint_path if os.path.exists(checkpoint_path) else "none (nothing finite was saved)"
@@ -630,14 +851,38 @@ def _stopped(what, checkpoint_path, args):
 
 
 def main(argv=None):
+    args = None
     try:
-        return run(parse_args(argv))
+        args = parse_args(argv)
+        _warn_if_alone_under_mpiexec(args)
+        if args.group is None:
+            return run(args)
+        status = run_distributed(args)
+        args.group.dist.destroy_process_group()
+        return status
+    except Agreed as agreed:
+        return agreed.status
     except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _give_up(args, f"error: {exc}", 2)
     except KeyboardInterrupt:
-        print("aborted", file=sys.stderr)
-        return 130
+        return _give_up(args, "aborted", 130)
+    except Exception:
+        if args is None or args.group is None:
+            raise
+        import traceback
+        return _give_up(args, traceback.format_exc().rstrip(), 1)
+
+
+def _give_up(args, message, status):
+    """Say `message` and return `status`; under --distributed, end every rank (a failure on some ranks
+    only would leave the others waiting in a collective forever)."""
+    group = None if args is None else args.group
+    if group is None:
+        print(message, file=sys.stderr)
+        return status
+    print(("" if group.rank == 0 else f"rank {group.rank}: ") + message + f"; ending all {group.size} ranks",
+          file=group.stderr)
+    group.abort(status)
 
 
 if __name__ == "__main__":
