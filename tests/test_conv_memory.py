@@ -18,6 +18,7 @@ import minitorch_cnn as mt
 from minitorch_cnn import nn
 from minitorch_cnn.nn import functional as F
 from minitorch_cnn.ops import conv as np_conv
+from minitorch_cnn.summary import memory
 from minitorch_cnn.summary.memory import conv_backward_temporaries, step_memory
 
 TOLERANCE = 0.03
@@ -33,23 +34,8 @@ def small_model():
 
 def measured_step_peak(model, x, y):
     """tracemalloc's peak of the second SGD step, above what was allocated before it."""
-    opt = mt.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-
-    def step():
-        opt.zero_grad()
-        F.cross_entropy(model(x), y).backward()
-        opt.step()
-
-    step()                      # the first step allocates the momentum buffers
-    opt.zero_grad()
-    gc.collect()
-    tracemalloc.start()
-    try:
-        start = tracemalloc.get_traced_memory()[0]
-        step()
-        return tracemalloc.get_traced_memory()[1] - start
-    finally:
-        tracemalloc.stop()
+    return memory.measured_step_peak(model, F.cross_entropy, x, y,
+                                     mt.optim.SGD(model.parameters(), lr=0.01, momentum=0.9))
 
 
 @pytest.mark.parametrize("batch", [8, 64])

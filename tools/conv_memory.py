@@ -11,7 +11,6 @@ allocations to tracemalloc) next to the computed one.  The model: minitorch_cnn/
 import argparse
 import os
 import sys
-import tracemalloc
 
 import numpy as np
 
@@ -20,7 +19,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import minitorch_cnn as mt                                   # noqa: E402
 from minitorch_cnn.models import get_model                  # noqa: E402
 from minitorch_cnn.nn import functional as F                # noqa: E402
-from minitorch_cnn.summary.memory import LAYOUTS, step_memory   # noqa: E402
+from minitorch_cnn.summary.memory import LAYOUTS, measured_step_peak, step_memory   # noqa: E402
 
 
 def mib(n):
@@ -31,25 +30,11 @@ def measured_cpu_peak(name, batch_size):
     """tracemalloc's peak of the second SGD step (the first allocates the momentum buffers)."""
     mt.manual_seed(0)
     model = get_model(name)
-    opt = mt.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     rng = np.random.default_rng(0)
     x = mt.tensor(rng.standard_normal((batch_size, 1, 28, 28)).astype(np.float32))
     y = mt.tensor(rng.integers(0, 10, batch_size))
-
-    def step():
-        opt.zero_grad()
-        F.cross_entropy(model(x), y).backward()
-        opt.step()
-
-    step()
-    opt.zero_grad()
-    tracemalloc.start()
-    try:
-        start = tracemalloc.get_traced_memory()[0]
-        step()
-        return tracemalloc.get_traced_memory()[1] - start
-    finally:
-        tracemalloc.stop()
+    optimizer = mt.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    return measured_step_peak(model, F.cross_entropy, x, y, optimizer)
 
 
 def table(name, batch_size, layout):

@@ -26,6 +26,9 @@ The graph walked is that of one real forward pass at the asked batch size on the
 zeros), so every shape and dtype is the engine's own; on the GPU the same graph holds the
 same shapes, except that max-pool's argmax is int32 (int8 on the CPU).
 """
+import gc
+import tracemalloc
+
 import numpy as np
 
 from ..autograd import _topological_order
@@ -120,3 +123,27 @@ def step_memory(model, loss_fn, input_shape, batch_size, layout="cpu", dtype=np.
         param_grads += r["param_grads"]
     peak = max([end_of_forward] + [r["at_backward"] for r in rows])
     return rows, peak
+
+
+def measured_step_peak(model, loss_fn, x, y, optimizer):
+    """tracemalloc's peak of one CPU training step, above what was allocated before it, in bytes.
+
+    NumPy reports its array allocations to tracemalloc, so this is the CPU step's real peak.
+    One step runs first, unmeasured: it allocates the optimizer's state (momentum, Adam's
+    moments), which is there before every later step.
+    """
+    def step():
+        optimizer.zero_grad()
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+
+    step()
+    optimizer.zero_grad()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        step()
+        return tracemalloc.get_traced_memory()[1] - start
+    finally:
+        tracemalloc.stop()
