@@ -152,25 +152,30 @@ def _check_same_device(fn, tensors):
                            f"but found at least two devices, {' and '.join(sorted(devices))}")
 
 
-def _topological_order(root):
-    """Nodes reachable from `root`, each after every node that consumes it.
+def post_order(start, children):
+    """`start` and everything reachable through children(item), each after all of its children.
 
-    Iterative depth-first search, so a chain of 10,000 ops needs no recursion.
+    Iterative depth-first search, so a chain of 10,000 ops needs no recursion; the last of
+    children(item) is visited first.
     """
     order, visited = [], set()
-    stack = [(root._node, False)]
+    stack = [(start, False)]
     while stack:
-        node, expanded = stack.pop()
+        item, expanded = stack.pop()
         if expanded:
-            order.append(node)
+            order.append(item)
             continue
-        if id(node) in visited:
+        if id(item) in visited:
             continue
-        visited.add(id(node))
-        stack.append((node, True))
-        for parent in node.input_nodes:
-            if parent is not None and id(parent) not in visited:
-                stack.append((parent, False))
+        visited.add(id(item))
+        stack.append((item, True))
+        stack.extend((child, False) for child in children(item) if id(child) not in visited)
+    return order
+
+
+def _topological_order(root):
+    """Nodes reachable from `root`, each after every node that consumes it (reversed post-order)."""
+    order = post_order(root._node, lambda node: [parent for parent in node.input_nodes if parent is not None])
     order.reverse()
     return order
 

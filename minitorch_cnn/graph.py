@@ -9,6 +9,7 @@ needs it installed.  tools/draw_graph.py draws LeNet-5's graph into docs/.
 """
 from collections.abc import Mapping
 
+from .autograd import post_order
 from .nn.module import Module
 from .tensor import Tensor
 
@@ -128,28 +129,15 @@ def _sources(ctx):
 def _data_flow_order(root, outputs):
     """Every node behind `root` (Contexts and leaf Tensors), each after all of its inputs.
 
-    Depth-first, inputs in argument order, so the order (and the text) depends on the graph
-    only; iterative, so a chain of 10,000 ops needs no recursion.  Fills `outputs` with each
-    op's output (shape, dtype) on the way.
+    Inputs are visited in argument order, so the order (and the text) depends on the graph
+    only.  Fills `outputs` with each op's output (shape, dtype), read from its consumers.
     """
-    order, seen = [], set()
-    stack = [(root, False)]
-    while stack:
-        item, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(item)
-            continue
-        if id(item) in seen:
-            continue
-        seen.add(id(item))
-        stack.append((item, True))
-        if isinstance(item, Tensor):
-            continue
-        for t, node in zip(item.inputs, item.input_nodes):
-            if node is not None:
-                outputs.setdefault(id(node), (t.shape, t.dtype))
-        stack.extend((source, False) for source in reversed(list(_sources(item)))
-                     if id(source) not in seen)
+    order = post_order(root, lambda item: [] if isinstance(item, Tensor) else list(_sources(item))[::-1])
+    for item in order:
+        if not isinstance(item, Tensor):
+            for t, node in zip(item.inputs, item.input_nodes):
+                if node is not None:
+                    outputs.setdefault(id(node), (t.shape, t.dtype))
     return order
 
 
