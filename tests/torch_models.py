@@ -5,7 +5,8 @@ ways.  The parity tests and the benchmarks compare against these; a reader can
 hold each one beside its minitorch_cnn twin.  They live with the tests, not in the
 package, because the engine never needs torch: the tests import this module
 directly (tests/ is on their path), the benchmarks put tests/ on sys.path first.
-Importing this module needs torch.
+Importing this module needs torch.  As in minitorch_cnn.models, the max-pools come before
+the ReLUs (exact: the two commute, values and gradients).
 """
 import torch
 from torch import nn
@@ -43,8 +44,8 @@ class SimpleCNN(nn.Module):
         self.fc2 = nn.Linear(128, num_classes)
 
     def forward(self, x):
-        x = self.pool(F.relu(self.conv1(x)))
-        x = self.pool(F.relu(self.conv2(x)))
+        x = F.relu(self.pool(self.conv1(x)))
+        x = F.relu(self.pool(self.conv2(x)))
         x = self.dropout(F.relu(self.fc1(torch.flatten(x, 1))))
         return self.fc2(x)
 
@@ -61,8 +62,8 @@ class DigitCNN(nn.Module):
         self.fc2 = nn.Linear(128, num_classes)
 
     def forward(self, x):
-        x = self.pool1(F.relu(self.conv1(x)))
-        x = self.pool2(F.relu(self.conv2(x)))
+        x = F.relu(self.pool1(self.conv1(x)))
+        x = F.relu(self.pool2(self.conv2(x)))
         x = self.dropout(F.relu(self.fc1(torch.flatten(x, 1))))
         return self.fc2(x)
 
@@ -75,7 +76,7 @@ class CNNBlock(nn.Module):
         self.pool = nn.MaxPool2d(2) if pool else nn.Identity()
 
     def forward(self, x):
-        return self.pool(F.relu(self.bn(self.conv(x))))
+        return F.relu(self.pool(self.bn(self.conv(x))))
 
 
 class DeepCNN(nn.Module):
