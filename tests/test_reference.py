@@ -203,6 +203,8 @@ POOL_CASES = [
     ((1, 2, 6, 7), (3, 2), (1, 2), (1, 1)),
     ((2, 1, 5, 5), (4, 3), (1, 1), (2, 1)),        # windows mostly padding
     ((1, 2, 9, 4), (2, 3), (3, 1), (0, 1)),        # stride above the kernel: pixels no window reads
+    ((2, 3, 6, 9), (3, 3), None, (0, 0)),          # windows tile the input: backward skips the zero-fill
+    ((2, 2, 7, 8), (2, 2), None, (0, 0)),          # side by side, but the last row is in no window
 ] + [pool_case(seed) for seed in range(16)]
 
 

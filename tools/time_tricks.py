@@ -237,6 +237,21 @@ def t_backward_direct_write():
     compare("max-pool backward direct write", direct, accumulate)
 
 
+def t_avg_backward_no_zero_fill():
+    """Windows tiling the input: each offset's share copied into an uninitialised dx vs
+    added onto a zero-filled one.  (The max-pool backward already writes each offset
+    straight into dx; skipping its zero-fill measured 0.98–1.01×, so it keeps it.)"""
+    g = rng.standard_normal((64, 6, 14, 14)).astype(F32)
+
+    def avg_zero_filled():
+        share, dx = g / 4, np.zeros(X_POOL.shape, F32)
+        for rows, columns in window_taps((2, 2), (2, 2), (1, 1), g.shape[2:]):
+            dx[:, :, rows, columns] += share
+        return dx
+    compare("avg-pool backward, no zero-fill",
+            lambda: pool.avg_pool2d_backward(g, X_POOL.shape, (2, 2), (2, 2), (0, 0), True), avg_zero_filled)
+
+
 # ---- norm.py -----------------------------------------------------------------------------
 
 def t_bn_eval_fused():

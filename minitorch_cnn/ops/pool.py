@@ -91,6 +91,13 @@ def max_pool2d_forward(x, kernel_size, stride, padding, need_argmax=True):
     return out, argmax
 
 
+def _tiles(x_shape, kernel_size, stride, padding):
+    """Whether the windows cover every pixel exactly once (kernel = stride, no padding, sizes
+    divisible)."""
+    return (kernel_size == stride and padding == (0, 0)
+            and x_shape[2] % kernel_size[0] == 0 and x_shape[3] % kernel_size[1] == 0)
+
+
 @cuda_twin
 def max_pool2d_backward(grad_out, argmax, x_shape, kernel_size, stride, padding):
     """dx: each window's gradient added to the element its argmax names."""
@@ -133,6 +140,13 @@ def avg_pool2d_forward(x, kernel_size, stride, padding, count_include_pad):
 def avg_pool2d_backward(grad_out, x_shape, kernel_size, stride, padding, count_include_pad):
     """dx: each window's gradient / divisor added to every pixel of the window."""
     share = grad_out / _avg_divisor(x_shape, kernel_size, stride, padding, count_include_pad, grad_out.dtype)
+    if _tiles(x_shape, kernel_size, stride, padding):
+        # Every pixel is in exactly one window: copy each offset's share in, no zero-fill and
+        # no +=.  LeNet-5's pool1, (64, 6, 28, 28): 2.0× faster (tools/time_tricks.py).
+        dx = np.empty(x_shape, dtype=grad_out.dtype)
+        for view in _taps(dx, kernel_size, stride, grad_out.shape[2:]):
+            np.copyto(view, share)
+        return dx
     dx = _zeros_padded(x_shape, padding, grad_out.dtype)
     for view in _taps(dx, kernel_size, stride, grad_out.shape[2:]):
         view += share
