@@ -275,6 +275,34 @@ def t_bn_eval_fused():
     compare("batch norm eval scale/shift", fused, plain)
 
 
+# ---- optim/adam.py ------------------------------------------------------------------------
+
+def t_adam_in_place():
+    """One Adam step over DeepCNN's parameter shapes (981,450 float32 values): in place
+    through one scratch buffer vs the same formula with temporaries."""
+    import math
+
+    import minitorch_cnn as mt
+    from minitorch_cnn.models import get_model
+    params = [p for p in get_model("deepcnn").parameters()]
+    for p in params:
+        p.grad = mt.tensor(rng.standard_normal(p.shape).astype(F32))
+    opt = mt.optim.Adam(params)
+    opt.step()
+    moments = [(np.zeros_like(p.data), np.zeros_like(p.data)) for p in params]
+
+    def with_temporaries(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, step=2):
+        for p, (m, v) in zip(params, moments):
+            g = p.grad.data
+            m += (1 - beta1) * (g - m)
+            v *= beta2
+            v += (1 - beta2) * g * g
+            denom = np.sqrt(v) / math.sqrt(1 - beta2 ** step)
+            denom += eps
+            p.data -= lr / (1 - beta1 ** step) * (m / denom)
+    compare("Adam step in place", opt.step, with_temporaries, number=10)
+
+
 TRICKS = {name[2:]: fn for name, fn in globals().items() if name.startswith("t_")}
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ class Adam(Optimizer):
             raise ValueError(f"{type(self).__name__}: invalid hyper-parameters lr={lr}, betas={betas}, "
                              f"eps={eps}, weight_decay={weight_decay}")
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+        self._scratch_buffers = {}   # (dtype, array module, device) -> 1-D work buffer; not state
 
     def step(self):
         with no_grad(), np.errstate(over="ignore", invalid="ignore"):   # inf/NaN silently, as torch
@@ -35,13 +36,33 @@ class Adam(Optimizer):
                     p.data *= 1 - lr * wd
                 elif wd:
                     grad = grad + wd * p.data
-                m += (1 - beta1) * (grad - m)          # torch's lerp form of β₁m + (1 − β₁)g
+                # The update below, in place through one scratch array: no temporaries, the
+                # same arithmetic in the same order (bit for bit), 1.1–1.3× faster on DeepCNN's
+                # parameters (tools/time_tricks.py adam_in_place).
+                tmp = self._scratch(p.data)
+                xp.subtract(grad, m, out=tmp)
+                tmp *= 1 - beta1
+                m += tmp                                # m += (1 − β₁)(g − m): torch's lerp form
                 v *= beta2
-                v += (1 - beta2) * grad * grad
-                step_size = lr / (1 - beta1 ** step)
-                denom = xp.sqrt(v) / math.sqrt(1 - beta2 ** step)
-                denom += eps
-                p.data -= step_size * (m / denom)
+                xp.multiply(grad, 1 - beta2, out=tmp)
+                tmp *= grad
+                v += tmp                                # v ← β₂v + (1 − β₂)·g·g
+                xp.sqrt(v, out=tmp)
+                tmp /= math.sqrt(1 - beta2 ** step)
+                tmp += eps                              # denom = √v / √(1 − β₂ᵗ) + ε
+                xp.divide(m, tmp, out=tmp)
+                tmp *= lr / (1 - beta1 ** step)
+                p.data -= tmp                           # θ −= lr/(1 − β₁ᵗ) · m / denom
+
+    def _scratch(self, like):
+        """A C-order array shaped like `like`: a view of one buffer per dtype and device,
+        shared by all parameters (each step uses it for one parameter at a time)."""
+        xp = get_array_module(like)
+        key = like.dtype, xp.__name__, getattr(like, "device", None)
+        buffer = self._scratch_buffers.get(key)
+        if buffer is None or buffer.size < like.size:
+            buffer = self._scratch_buffers[key] = xp.empty(like.size, dtype=like.dtype)
+        return buffer[:like.size].reshape(like.shape)
 
 
 class AdamW(Adam):
