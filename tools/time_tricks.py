@@ -275,6 +275,29 @@ def t_bn_eval_fused():
     compare("batch norm eval scale/shift", fused, plain)
 
 
+def t_bn_train_scale_shift():
+    """Training batch norm's output once the statistics are known: x·a + c (torch's form)
+    vs x̂ = (x − μ)·inv_std, then x̂·w + b, on DeepCNN's first block, (64, 32, 28, 28)."""
+    x = rng.standard_normal((64, 32, 28, 28)).astype(F32)
+    mean, inv_std = rng.standard_normal(32).astype(F32), rng.random(32).astype(F32) + 0.5
+    w, b = rng.standard_normal(32).astype(F32), rng.standard_normal(32).astype(F32)
+    centered = x - mean.reshape(1, -1, 1, 1)
+    shape = (1, -1, 1, 1)
+
+    def scale_shift():
+        scale = inv_std * w
+        out = x * scale.reshape(shape)
+        out += (b - mean * scale).reshape(shape)
+        return out
+
+    def through_x_hat():
+        x_hat = centered * inv_std.reshape(shape)
+        out = x_hat * w.reshape(shape)
+        out += b.reshape(shape)
+        return out
+    compare("batch norm train x·a + c", scale_shift, through_x_hat)
+
+
 # ---- optim/adam.py ------------------------------------------------------------------------
 
 def t_adam_in_place():

@@ -6,8 +6,9 @@ Training normalises with the batch's biased variance and updates the running
 variance with the unbiased one; evaluation uses the running statistics.
 float16 inputs are normalised in float32 (one rounding at the end), with float16
 parameters and statistics, or float32 ones (torch's CPU "mixed" mode).
-The fast path sums over channels with einsum and, in inference, folds the whole
-layer into one per-channel scale and shift (tools/time_tricks.py times both).
+The fast path sums over channels with einsum, computes the output as torch does, x·a + c
+with per-channel a and c, and in inference folds the running statistics into a and c
+too (tools/time_tricks.py times these).
 """
 import numbers
 
@@ -43,7 +44,8 @@ def _as(array, dtype):
 
 
 class BatchNorm(Function):
-    """y = x̂ · w + b,  x̂ = (x − μ) / √(σ² + eps), μ and σ² over every axis but C.
+    """y = x̂ · w + b,  x̂ = (x − μ) / √(σ² + eps), μ and σ² over every axis but C
+    (computed as x · a + c, a = w / √(σ² + eps), c = b − μ · a, as torch does).
 
     Training (n values per channel):  dw = Σ g·x̂,  db = Σ g,
         dx = w / √(σ² + eps) · (g − db / n − x̂ · dw / n).
@@ -86,11 +88,14 @@ class BatchNorm(Function):
                 return out.astype(ctx.dtypes[0], copy=False)
             centered = x - mean.reshape(shape)
         inv_std = (1 / xp.sqrt(var + eps)).astype(work, copy=False)
-        x_hat = centered * inv_std.reshape(shape)
-        out = x_hat * weight.reshape(shape) if weight is not None else x_hat.copy()
-        if bias is not None:
-            out += bias.reshape(shape)
-        ctx.save_for_backward(x_hat, inv_std, weight)
+        # torch's form, y = x·a + c with a = w/√(σ² + eps) and c = b − μ·a: two passes over x
+        # where x̂·w + b takes three, 1.7–1.9× faster on (64, 32, 28, 28) (tools/time_tricks.py);
+        # x̂ itself is never formed, here or in the backward.
+        scale = inv_std if weight is None else inv_std * weight
+        shift = -mean * scale if bias is None else bias - mean * scale
+        out = x * scale.reshape(shape)
+        out += shift.reshape(shape)
+        ctx.save_for_backward(centered, inv_std, weight)
         return out.astype(ctx.dtypes[0], copy=False)
 
     @staticmethod
@@ -103,17 +108,21 @@ class BatchNorm(Function):
             return (xp.zeros(g.shape, dtype=x_dtype) if need_x else None,
                     xp.zeros(w_shape, dtype=w_dtype) if need_w else None,
                     xp.zeros(b_shape, dtype=b_dtype) if need_b else None)
-        x_hat, inv_std, weight = ctx.saved
-        g = g.astype(x_hat.dtype, copy=False)
+        centered, inv_std, weight = ctx.saved
+        g = g.astype(centered.dtype, copy=False)
         shape = _channel_shape(g)
         grad_b = _channel_sum(g)
-        grad_w = _channel_sum(g, x_hat)
+        dot = _channel_sum(g, centered)          # Σ g·(x − μ); x̂ = (x − μ)/√(σ² + eps)
+        grad_w = dot * inv_std                   # Σ g·x̂
         grad_x = None
         if need_x:
             scale = inv_std if weight is None else weight * inv_std
             if ctx.training:
+                # g − db/n − x̂·dw/n, with x̂·dw = (x − μ)·dot/(σ² + eps): from the saved x − μ
                 n = g.size // g.shape[1]
-                grad_x = (g - (grad_b / n).reshape(shape) - x_hat * (grad_w / n).reshape(shape))
+                grad_x = centered * (-dot * inv_std * inv_std / n).reshape(shape)
+                grad_x += g
+                grad_x -= (grad_b / n).reshape(shape)
                 grad_x *= scale.reshape(shape)
             else:
                 grad_x = g * scale.reshape(shape)
