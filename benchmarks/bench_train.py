@@ -130,8 +130,10 @@ def throughput(name, repeats, steps):
             "train_ratio": med["minitorch"] / med["torch"], "infer_ratio": med_inf["minitorch"] / med_inf["torch"]}
 
 
-def op_profile(name, steps=5):
-    """Seconds per training step spent in each Function's forward and backward."""
+def op_profile(name, steps=21):
+    """Seconds per training step spent in each Function's forward and backward: the median
+    over `steps` steps of each op's time and of the whole step (medians, because a noisy
+    neighbour slows single steps of a shared machine by up to 40%)."""
     import minitorch_cnn as mt
     from minitorch_cnn.autograd import Function
     ours, _ = make_pair(name)
@@ -159,17 +161,22 @@ def op_profile(name, steps=5):
             patched.append((cls, cls.__dict__["forward"], cls.__dict__["backward"]))
             cls.forward = timer(f"{cls.__name__} forward", cls.__dict__["forward"].__func__)
             cls.backward = timer(f"{cls.__name__} backward", cls.__dict__["backward"].__func__)
+    per_step, wholes = defaultdict(list), []
     try:
         step(mt.Tensor(x), mt.Tensor(y))
-        totals.clear()
-        start = time.perf_counter()
         for _ in range(steps):
+            totals.clear()
+            start = time.perf_counter()
             step(mt.Tensor(x), mt.Tensor(y))
-        whole = (time.perf_counter() - start) / steps
+            wholes.append(time.perf_counter() - start)
+            for label, seconds in totals.items():
+                per_step[label].append(seconds)
     finally:
         for cls, fwd, bwd in patched:
             cls.forward, cls.backward = fwd, bwd
-    per_op = {k: v / steps for k, v in sorted(totals.items(), key=lambda kv: -kv[1])}
+    whole = statistics.median(wholes)
+    per_op = {k: statistics.median(v) for k, v in per_step.items()}
+    per_op = dict(sorted(per_op.items(), key=lambda kv: -kv[1]))
     per_op["(optimizer, graph walk, Python)"] = whole - sum(per_op.values())
     return whole, per_op
 
