@@ -1,4 +1,10 @@
-"""The classic CNNs, with attribute names matching their PyTorch definitions."""
+"""The classic CNNs, with attribute names matching their PyTorch definitions.
+
+Seeds: after mt.manual_seed(s), a model draws its initial weights from the engine's generator
+layer by layer, in the order its __init__ creates the layers (also its state_dict's order).
+The order of forward plays no part: pooling before ReLU (SimpleCNN, DigitCNN, DeepCNN) left
+every seed's weights as they were.
+"""
 from .deepcnn import CNNBlock, DeepCNN
 from .digitcnn import DigitCNN
 from .lenet5 import LeNet5
