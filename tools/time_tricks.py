@@ -12,7 +12,7 @@ import timeit
 import numpy as np
 
 from minitorch_cnn.ops import conv, pool
-from minitorch_cnn.ops.pairs import conv_output_size, window_taps
+from minitorch_cnn.ops.pairs import window_taps
 
 rng = np.random.default_rng(0)
 F32 = np.float32
@@ -35,40 +35,18 @@ def compare(name, trick, plain, number=20):
 
 # ---- conv.py -----------------------------------------------------------------------------
 
-def tap_major(x, k, s, p, d):
-    n, c, h, w = x.shape
-    (kh, kw), (ph, pw) = k, p
-    out_h, out_w = conv_output_size((h, w), k, s, p, d)
-    x_pad = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
-    x_pad[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
-    col_t = np.empty((kh * kw, c, n, out_h, out_w), dtype=x.dtype)
-    for t, (rows, columns) in enumerate(window_taps(k, s, d, (out_h, out_w))):
-        col_t[t] = x_pad[:, :, rows, columns]
-    return col_t.reshape(kh * kw * c, n * out_h * out_w).T
-
-
-def channels_last(x, k, s, p, d):
-    n, c, h, w = x.shape
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = k, s, p, d
-    out_h, out_w = conv_output_size((h, w), k, s, p, d)
-    x_nhwc = np.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)
-    x_nhwc[:, ph:ph + h, pw:pw + w, :] = x.transpose(0, 2, 3, 1)
-    s_n, s_h, s_w, s_c = x_nhwc.strides
-    windows = np.lib.stride_tricks.as_strided(
-        x_nhwc, (n, out_h, out_w, kh, kw, c), (s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c))
-    return windows.reshape(n * out_h * out_w, kh * kw * c)
-
-
 def t_im2col_first_layer():
     """LeNet-5's conv1: 1 channel, 5×5, padding 2: the heuristic picks kernel-tap major."""
     x, g = rng.standard_normal((64, 1, 28, 28)).astype(F32), ((5, 5), (1, 1), (2, 2), (1, 1))
-    compare("im2col layout, conv1 (C=1)", lambda: tap_major(x, *g), lambda: channels_last(x, *g))
+    compare("im2col layout, conv1 (C=1)", lambda: conv.im2col_tap_major(x, *g),
+            lambda: conv.im2col_channels_last(x, *g))
 
 
 def t_im2col_second_layer():
     """LeNet-5's conv2: 6 channels, 5×5: the heuristic picks channels last."""
     x, g = rng.standard_normal((64, 6, 14, 14)).astype(F32), ((5, 5), (1, 1), (0, 0), (1, 1))
-    compare("im2col layout, conv2 (C=6)", lambda: channels_last(x, *g), lambda: tap_major(x, *g))
+    compare("im2col layout, conv2 (C=6)", lambda: conv.im2col_channels_last(x, *g),
+            lambda: conv.im2col_tap_major(x, *g))
 
 
 def t_bias_in_reorder():

@@ -35,23 +35,37 @@ def im2col(x, kernel_size, stride, padding, dilation):
     Row (n, oy, ox), column (i, j, c) holds x[n, c, oy·sh − ph + i·dh, ox·sw − pw + j·dw]
     (0 outside the image).
     """
-    n, c, h, w = x.shape
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
-    out_h, out_w = conv_output_size((h, w), kernel_size, stride, padding, dilation)
+    (_, kw), (sw, dw), c = kernel_size, (stride[1], dilation[1]), x.shape[1]
+    out_w = conv_output_size(x.shape[2:], kernel_size, stride, padding, dilation)[1]
     # A copy runs fast only over long contiguous runs.  Channels last, a receptive field's
     # row is one run of kw·C values; channels first, a kernel tap's row is a run of out_w.
     # Picking the longer run buys: LeNet-5's conv1 (C=1) 4.3×, conv2 (C=6) 1.9× faster than
     # the other layout, at batch 64 (tools/time_tricks.py, float32, on a 2-core AMD EPYC).
     if (out_w if sw == 1 else 1) > (kw * c if dw == 1 else c):
-        # Few channels (the first layer): col stored transposed, (kh·kw·C, rows), one
-        # copy per kernel tap.  The GEMMs read that layout as it is.
-        x_pad = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
-        x_pad[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
-        col_t = np.empty((kh * kw, c, n, out_h, out_w), dtype=x.dtype)
-        for k, (rows, columns) in enumerate(window_taps(kernel_size, stride, dilation, (out_h, out_w))):
-            col_t[k] = x_pad[:, :, rows, columns]
-        return col_t.reshape(kh * kw * c, n * out_h * out_w).T
-    # Channels last and padded, once: a window row (kw taps × C channels) is then one run.
+        return im2col_tap_major(x, kernel_size, stride, padding, dilation)
+    return im2col_channels_last(x, kernel_size, stride, padding, dilation)
+
+
+def im2col_tap_major(x, kernel_size, stride, padding, dilation):
+    """im2col's layout for few channels (the first layer): col stored transposed,
+    (kh·kw·C, rows) in memory, one copy per kernel tap.  The GEMMs read it as it is."""
+    n, c, h, w = x.shape
+    (kh, kw), (ph, pw) = kernel_size, padding
+    out_h, out_w = conv_output_size((h, w), kernel_size, stride, padding, dilation)
+    x_pad = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    x_pad[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
+    col_t = np.empty((kh * kw, c, n, out_h, out_w), dtype=x.dtype)
+    for k, (rows, columns) in enumerate(window_taps(kernel_size, stride, dilation, (out_h, out_w))):
+        col_t[k] = x_pad[:, :, rows, columns]
+    return col_t.reshape(kh * kw * c, n * out_h * out_w).T
+
+
+def im2col_channels_last(x, kernel_size, stride, padding, dilation):
+    """im2col's layout for many channels: x padded channels last once, so a window row
+    (kw taps × C channels) is one run; col (rows, kh·kw·C) in C order."""
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
+    out_h, out_w = conv_output_size((h, w), kernel_size, stride, padding, dilation)
     x_nhwc = np.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)
     x_nhwc[:, ph:ph + h, pw:pw + w, :] = x.transpose(0, 2, 3, 1)
     s_n, s_h, s_w, s_c = x_nhwc.strides
