@@ -1,5 +1,5 @@
 """minitorch_cnn: a readable, exact and fast autograd engine for convolutional networks."""
-from . import backend, cuda
+from . import backend, backends, cuda
 # tensor.py first: it imports autograd and the ops, which are built on Tensor, once Tensor exists
 from .tensor import Tensor
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad
@@ -34,5 +34,5 @@ __all__ = [
     "eq", "exp", "ge", "gt", "le", "log", "lt", "masked_fill", "max", "mean", "min", "mul", "ne", "neg",
     "norm", "pow", "reshape", "sqrt", "stack", "std", "sub", "sum", "topk", "var", "where",
     # modules and tools
-    "backend", "cuda", "load", "models", "nn", "optim", "save", "summary", "to_dot",
+    "backend", "backends", "cuda", "load", "models", "nn", "optim", "save", "summary", "to_dot",
 ]

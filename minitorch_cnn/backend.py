@@ -6,15 +6,10 @@ array (device "cuda").  Ops never import numpy or cupy to compute: they ask
 of code serves both devices.  CuPy is imported lazily, only when a GPU is asked
 for, so the CPU path needs nothing but NumPy.
 """
-import ctypes
 import functools
-import os
-import sys
+import importlib
 
 import numpy as np
-
-from .cuda import kernels   # NumPy only: the launchers import CuPy on their first launch
-from .cuda.loader import COMPILE_OPTIONS
 
 _cupy = None
 _cupy_error = None
@@ -109,7 +104,8 @@ def _probe(cupy):
         return f"{built_for} finds no NVIDIA GPU (cudaGetDeviceCount() = {count}); use device='cpu'"
 
     try:
-        kernel = cupy.RawKernel(PROBE_KERNEL, "minitorch_cnn_probe", options=COMPILE_OPTIONS)
+        options = importlib.import_module("minitorch_cnn.cuda.loader").COMPILE_OPTIONS
+        kernel = cupy.RawKernel(PROBE_KERNEL, "minitorch_cnn_probe", options=options)
         kernel.compile()
     except Exception as exc:
         return (f"NVRTC cannot compile a CUDA kernel with {built_for} ({_error_text(exc)}); "
@@ -169,6 +165,11 @@ def require_cuda():
     return _cupy
 
 
+def as_dtype(dtype):
+    """A dtype given as a NumPy dtype, a name, or anything with a .name (None stays None)."""
+    return None if dtype is None else np.dtype(getattr(dtype, "name", dtype))
+
+
 def normalize_device(device):
     """'cpu' | 'cuda' | 'cuda:0' | None -> 'cpu' or 'cuda'."""
     if device is None:
@@ -224,34 +225,12 @@ def scatter_add(target, index, values):
 
 def cuda_twin(fn):
     """Decorator: `fn` for NumPy arrays; for CuPy arrays, the launch wrapper of the same
-    name in minitorch_cnn/cuda/kernels.py (its CUDA source in kernels/*.cu)."""
+    name in minitorch_cnn/cuda/kernels.py (its CUDA source in kernels/*.cu).  The launchers
+    are imported on the first CuPy array, so importing the engine loads no CUDA code."""
     @functools.wraps(fn)
     def dispatch(array, *args, **kwargs):
         if get_array_module(array) is np:
             return fn(array, *args, **kwargs)
+        kernels = importlib.import_module("minitorch_cnn.cuda.kernels")
         return getattr(kernels, fn.__name__)(array, *args, **kwargs)
     return dispatch
-
-
-def _keep_freed_memory():
-    """Ask glibc to keep freed blocks for reuse instead of returning them to the OS.
-
-    Every training step allocates and frees the same large temporaries (im2col
-    columns, gradients).  By default glibc serves blocks above a moving threshold
-    with mmap and hands them back on free, so each step page-faults its
-    workspaces in again; a conv layer's forward + backward then ran up to 1.7×
-    slower on the 2-core machine we measure on.  Set MINITORCH_CNN_MALLOC=default
-    to leave the C library's settings alone.
-    """
-    if not sys.platform.startswith("linux") or os.environ.get("MINITORCH_CNN_MALLOC") == "default":
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:       # not glibc (e.g. musl): nothing to tune
-        return
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    libc.mallopt(m_mmap_threshold, 32 * 2**20)     # glibc's maximum: blocks up to 32 MiB from the heap
-    libc.mallopt(m_trim_threshold, 256 * 2**20)    # return memory to the OS only above 256 MiB free
-
-
-_keep_freed_memory()

@@ -1,43 +1,23 @@
-"""Tensor: an array (NumPy or CuPy), its gradient, and the op that made it."""
+"""The Tensor's methods: torch's API over the ops (the class itself is minitorch_cnn/core/tensor.py).
+
+The one place where the imports point back.  The core Tensor holds data, grad and the graph
+node; autograd and every op are built on it and import it.  Its methods call them, so they are
+written here, once the ops exist, as the body of `_TensorMethods`, and bound onto the core
+class by the loop at the bottom of this file: `minitorch_cnn.Tensor` is one class, the core's.
+"""
 import numpy as np
 
 from . import backend
+from .backend import as_dtype  # noqa: F401  (minitorch_cnn.tensor.as_dtype, as before)
+from .core import autograd
+from .core.autograd import is_grad_enabled
+from .core.tensor import Tensor
+from .ops import activation, elementwise, inplace, matmul, reduce, shape
 
 
-def as_dtype(dtype):
-    return None if dtype is None else np.dtype(getattr(dtype, "name", dtype))
-
-
-class Tensor:
-    """A node of the computation graph.
-
-    data          the raw array (numpy.ndarray on 'cpu', cupy.ndarray on 'cuda')
-    grad          a Tensor shaped like data, filled in by backward(), or None
-    requires_grad whether ops on this tensor are recorded for backward()
-    """
-    __hash__ = object.__hash__  # comparisons are elementwise, identity is the hash
-
-    def __init__(self, data, requires_grad=False):
-        if isinstance(data, Tensor):
-            data = data.data
-        elif isinstance(data, np.generic) or not hasattr(data, "shape"):
-            data = np.asarray(data)
-        self.data = data
-        self.grad = None
-        self.requires_grad = bool(requires_grad)
-        self._node = None          # the Context of the op that made it (None: a leaf)
-        self._retains_grad = False
-        self._version_counter = VersionCounter()   # bumped by every in-place write
-
-    # ---- what it is -------------------------------------------------------
-    shape = property(lambda self: tuple(self.data.shape))
-    dtype = property(lambda self: self.data.dtype)
-    ndim = property(lambda self: self.data.ndim)
-    device = property(lambda self: backend.device_of(self.data))
-    is_leaf = property(lambda self: self._node is None)
-    grad_fn = property(lambda self: None if self._node is None else self._node.function)
+class _TensorMethods:
+    """Bound onto core.tensor.Tensor below; never instantiated."""
     T = property(lambda self: self.permute(*reversed(range(self.ndim))))
-    _version = property(lambda self: self._version_counter.value)
 
     def size(self, dim=None): return self.shape if dim is None else self.shape[dim]
     def numel(self):          return int(self.data.size)
@@ -78,19 +58,7 @@ class Tensor:
         if tuple(grad.shape) != self.shape:
             raise RuntimeError(f"backward: grad has shape {tuple(grad.shape)}, "
                                f"expected the tensor's shape {self.shape}")
-        run_backward(self, grad, retain_graph=retain_graph)
-
-    def retain_grad(self):
-        """Keep .grad on this non-leaf tensor too (leaves always keep theirs)."""
-        self._retains_grad = True
-        return self
-
-    def detach(self):
-        """The same data (and version counter: an in-place write to either is seen by both), cut
-        from the graph."""
-        out = Tensor(self.data)
-        out._version_counter = self._version_counter
-        return out
+        autograd.backward(self, grad, retain_graph=retain_graph)
 
     def requires_grad_(self, flag=True):
         if flag and self.dtype.kind not in "fc":
@@ -288,10 +256,10 @@ def shape_args(args):
     return tuple(args)
 
 
-# ---- the engine behind the methods -----------------------------------------
-# The one place where the core's imports point back.  autograd.py (Function, backward) and the
-# ops in ops/ are built on Tensor and import it at their top; Tensor's methods call them.  So they
-# are imported here, once Tensor exists, and the package's __init__ imports this module before
-# any of them.  Every other import in the core points one way: backend <- tensor <- autograd <- ops.
-from .autograd import VersionCounter, is_grad_enabled, run_backward  # noqa: E402
-from .ops import activation, elementwise, inplace, matmul, reduce, shape  # noqa: E402
+
+# ---- the binding: the one place Tensor gets the methods written above -----------------
+for _name, _value in vars(_TensorMethods).items():
+    # (__hash__ too: defining __eq__ gave _TensorMethods __hash__ = None; Tensor keeps identity)
+    if _name not in ("__module__", "__qualname__", "__doc__", "__dict__", "__weakref__", "__hash__"):
+        setattr(Tensor, _name, _value)
+del _name, _value

@@ -3,10 +3,18 @@
     loader.py   finds the .cu sources, compiles them with cupy.RawModule, caches them
     kernels.py  one Python wrapper per kernel, taking and returning CuPy arrays
 
-Importing this package needs NumPy only; CuPy is imported when a kernel is
-first compiled or launched.
+Importing this package loads nothing: loader.py and kernels.py are imported when a
+kernel is first asked for, and CuPy when a kernel is first compiled or launched.
 """
-from .loader import get_kernel, kernel_sources
+import importlib
+
+
+def __getattr__(name):
+    if name in ("get_kernel", "kernel_sources"):
+        return getattr(importlib.import_module(".loader", __name__), name)
+    if name in ("loader", "kernels"):
+        return importlib.import_module("." + name, __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def is_available():

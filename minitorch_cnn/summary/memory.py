@@ -13,7 +13,7 @@ batch (all there before it starts):
   * backward of op k: its incoming gradient (shaped like its output), its temporaries, the
     gradients it returns (shaped like its inputs), and the parameter gradients written so far.
 
-For a convolution the temporaries are what Conv2d.backward (ops/conv.py) allocates:
+For a convolution the temporaries are what the fast Conv2d.backward (fast/conv.py) allocates:
 Gᵀ (output-sized), the column gradient G·W (col-sized, when the input needs a gradient),
 the weight gradient, and on the CPU col2im's padded channels-last dx.  Before issue 13 the
 CUDA col2im wrapper also made a contiguous copy of the column gradient (`layout="before"`).
@@ -31,7 +31,7 @@ import tracemalloc
 
 import numpy as np
 
-from ..autograd import _topological_order
+from ..core.autograd import topological_order as _topological_order
 from ..tensor import Tensor
 
 LAYOUTS = ("cpu", "cuda", "before")   # cuda before issue 13: + one copy of the column gradient
