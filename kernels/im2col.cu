@@ -6,9 +6,9 @@
 //                                            (kernel tap, channel), one column
 //                                            per output pixel (the wrapper hands
 //                                            it on as its transpose, the
-//                                            (rows, kh*kw*C) matrix of ops/conv.py)
+//                                            (rows, kh*kw*C) matrix of fast/conv.py)
 //   row    r = (n*out_h + oy)*out_w + ox      (output pixel)
-//   column k = (i*kw + j)*C + c               (channels fastest, as ops/conv.py)
+//   column k = (i*kw + j)*C + c               (channels fastest, as fast/conv.py)
 //   col[k, r] = x[n, c, oy*sh - ph + i*dh, ox*sw - pw + j*dw]   (0 outside x)
 // col2im reads its column gradient through four strides (see below), so it
 // takes the layout the backward's GEMM writes, whatever it is, without a copy.
@@ -96,7 +96,7 @@ __global__ void im2col(const T* __restrict__ x, T* __restrict__ col,
 // so any permutation of the axes (rows, taps, groups, channels per group) of
 // a contiguous array can be read in place: the (kh*kw, rows, C) blocks the
 // CPU's GEMM writes, and the (groups, kh*kw, C/groups, rows) blocks the GPU's
-// GEMM writes (ops/conv.py, Conv2d.backward).
+// GEMM writes (fast/conv.py, Conv2d.backward).
 //
 // Writes: consecutive threads write consecutive dx elements: coalesced.
 // Reads: consecutive threads have consecutive ix, hence (stride 1, same tap)

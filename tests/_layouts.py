@@ -1,7 +1,7 @@
-"""The one permutation between reference.im2col's columns and ops/conv.py's.
+"""The one permutation between reference.im2col's columns and fast/conv.py's.
 
 reference.im2col orders a receptive field's columns (c, i, j), torch's unfold order and
-that of weight.reshape(C_out, C·kh·kw); ops/conv.py's im2col (and the CUDA im2col
+that of weight.reshape(C_out, C·kh·kw); fast/conv.py's im2col (and the CUDA im2col
 kernel) store them (i, j, c), channels last, so a window row is one contiguous run.
 """
 import numpy as np
@@ -15,5 +15,5 @@ def fast_columns(ref_col, channels, kernel):
 
 
 def is_tap_major(col):
-    """ops/conv.py's im2col stores col as (kh·kw·C, rows) for few channels (a transposed view)."""
+    """fast/conv.py's im2col stores col as (kh·kw·C, rows) for few channels (a transposed view)."""
     return not col.flags.c_contiguous and col.T.flags.c_contiguous

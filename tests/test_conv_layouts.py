@@ -6,13 +6,13 @@ import pytest
 import minitorch_cnn as mt
 from minitorch_cnn import reference
 from minitorch_cnn.nn import functional as F
-from minitorch_cnn.ops.conv import col2im, im2col
+from minitorch_cnn.fast.conv import col2im, im2col
 
 from _layouts import fast_columns, is_tap_major
 
 
 def im2col_by_definition(x, kernel, stride, padding, dilation):
-    """reference.im2col (the definition, one window at a time), columns in ops/conv.py's (i, j, c) order."""
+    """reference.im2col (the definition, one window at a time), columns in fast/conv.py's (i, j, c) order."""
     return fast_columns(reference.im2col(x, kernel, stride, padding, dilation), x.shape[1], kernel)
 
 

@@ -17,12 +17,20 @@ import pytest
 import minitorch_cnn as mt
 from minitorch_cnn import nn
 from minitorch_cnn.nn import functional as F
-from minitorch_cnn.ops import conv as np_conv
+from minitorch_cnn.backends import fast as fast_backend
+from minitorch_cnn.fast import conv as np_conv
 from minitorch_cnn.summary import memory
 from minitorch_cnn.summary.memory import conv_backward_temporaries, step_memory
 
 TOLERANCE = 0.03
 PYTHON_OBJECTS = 64 << 10
+
+
+@pytest.fixture(autouse=True)
+def fast_conv(monkeypatch):
+    """These tests measure the fast Conv2d's allocations: the fast paths are on here even
+    under MINITORCH_CNN_FAST=0."""
+    monkeypatch.setattr(fast_backend, "enabled", True)
 
 
 def small_model():

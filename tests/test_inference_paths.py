@@ -69,12 +69,14 @@ def test_conv_in_batch_slices_matches_whole_batch_and_torch(monkeypatch, shape, 
                                                            padding, groups, budget):
     """Without a graph, conv2d convolves the batch a few images at a time (INFERENCE_COL_BYTES):
     the result must not depend on where the batch is cut."""
-    from minitorch_cnn.ops import conv
+    from minitorch_cnn.backends import fast as fast_backend
+    from minitorch_cnn.fast import conv
     rng = np.random.default_rng(4)
     x, w = rng.standard_normal(shape), rng.standard_normal(weight)
     b = rng.standard_normal(weight[0])
     traced = F.conv2d(mt.tensor(x), mt.tensor(w, requires_grad=True), mt.tensor(b),
                       stride=stride, padding=padding, groups=groups)
+    monkeypatch.setattr(fast_backend, "enabled", True)   # the fast Conv2d slices, even under MINITORCH_CNN_FAST=0
     monkeypatch.setattr(conv, "INFERENCE_COL_BYTES", budget)
     with mt.no_grad():
         sliced = F.conv2d(mt.tensor(x), mt.tensor(w, requires_grad=True), mt.tensor(b),

@@ -1,7 +1,7 @@
 """Launch wrappers for the CUDA kernels in kernels/*.cu.
 
 Each wrapper has the signature of the NumPy function it replaces in
-minitorch_cnn/ops (conv.py: im2col, col2im; pool.py: the pooling steps),
+minitorch_cnn/fast/conv.py (im2col, col2im) and minitorch_cnn/fast/pool.py (the pooling steps),
 takes and returns CuPy arrays, and launches one kernel:
 
     im2col(x, kernel_size, stride, padding, dilation)                  -> col (a transposed view)
@@ -12,8 +12,8 @@ takes and returns CuPy arrays, and launches one kernel:
     avg_pool2d_backward(grad_out, x_shape, kernel_size, stride, padding,
                         count_include_pad)                                       -> dx
 
-Every size argument is an (h, w) pair of ints, already checked by the op
-that calls the wrapper (ops/conv.py, ops/pool.py): a wrapper does not check
+Every size argument is an (h, w) pair of ints, already checked by the public op
+(ops/conv.py, ops/pool.py) whose fast Function calls the wrapper: a wrapper does not check
 them again.  Arrays are made contiguous before the launch (col2im's col is read in
 place through its strides instead: it is as large as im2col's output); the element type
 is float32 or float64 (TypeError otherwise) and the output keeps it.  argmax is int32, the offset i*kw + j of
@@ -84,7 +84,7 @@ def im2col(x, kernel_size, stride, padding, dilation):
     Row (n, oy, ox), column (i, j, c) holds x[n, c, oy*sh - ph + i*dh, ox*sw - pw + j*dw].
     The kernel writes the (kh*kw*C, rows) array and col is its transpose, a view: that
     order lets the kernel coalesce its reads and its writes, and the GEMMs of
-    ops/conv.py take the transposed operand without a copy (cuBLAS's transpose flag).
+    fast/conv.py take the transposed operand without a copy (cuBLAS's transpose flag).
     """
     op = "im2col"
     cp = _cupy()
