@@ -7,9 +7,11 @@ the test suite holds each of them (and each CUDA kernel) equal to the function
 here, and the chapters in docs/ derive every backward below from the chain rule.
 
     fast op                               its definition here
-    ops/conv.py   im2col, col2im, conv2d  im2col, col2im, conv2d, conv2d_backward
-    ops/pool.py   max_pool2d, avg_pool2d  max_pool2d(_backward), avg_pool2d(_backward)
-    ops/norm.py   batch_norm              batch_norm(_backward), update_running_stats
+    fast/conv.py  im2col, col2im, Conv2d  im2col, col2im, conv2d, conv2d_backward
+    (core/conv.py, the plain Conv2d, has the same im2col and col2im as here)
+    fast/pool.py  MaxPool2d, AvgPool2d    max_pool2d(_backward), avg_pool2d(_backward)
+    fast/norm.py  BatchNorm               batch_norm(_backward), update_running_stats
+    (core/pool.py and core/norm.py, the plain Functions, compute them as the docs derive them)
 
 Shapes: images are (N, C, H, W); a kernel is (kh, kw); stride, padding and
 dilation are ints or (rows, columns) pairs.  NumPy arrays in, NumPy arrays out;

@@ -10,7 +10,7 @@ GPU and holds the CUDA path to the CPU path:
   * every op's output and input gradients on 'cuda' equal the CPU path's (and
     batch_norm's running statistics), in float64 and float32;
   * each CUDA kernel wrapper (minitorch_cnn/cuda/kernels.py) equals the NumPy
-    function it replaces (ops/conv.py, ops/pool.py) on randomized shapes,
+    function it replaces (fast/conv.py, fast/pool.py) on randomized shapes,
     strides, paddings and dilations, max-pool ties and NaNs included, argmax for
     argmax;
   * Module.to('cuda') moves parameters, buffers and gradients in place;
@@ -56,8 +56,8 @@ from minitorch_cnn import backend, models, optim, train
 from minitorch_cnn.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from minitorch_cnn.data import DataLoader, TensorDataset
 from minitorch_cnn.nn import functional as F
-from minitorch_cnn.ops import conv as np_conv
-from minitorch_cnn.ops import pool as np_pool
+from minitorch_cnn.fast import conv as np_conv
+from minitorch_cnn.fast import pool as np_pool
 from minitorch_cnn.random import get_rng_state, set_rng_state
 
 from _gpu import gpu_or_skip_reason

@@ -13,7 +13,8 @@ import pytest
 
 from minitorch_cnn import backend
 from minitorch_cnn.cuda import kernels
-from minitorch_cnn.ops import conv, pool
+from minitorch_cnn.fast import conv
+from minitorch_cnn.fast import pool
 
 TWINS = [conv.im2col, conv.col2im, pool.max_pool2d_forward, pool.max_pool2d_backward,
          pool.avg_pool2d_forward, pool.avg_pool2d_backward]

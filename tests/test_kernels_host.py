@@ -8,7 +8,7 @@ minitorch_cnn.cuda.kernels run unchanged: CuPy is swapped for NumPy (with an
 and the loader for the host build, which checks every argument the wrapper
 packs against the kernel's C parameter list.
 
-References: the engine's NumPy functions (ops/conv.py, ops/pool.py), and the
+References: the engine's NumPy functions (fast/conv.py, fast/pool.py), and the
 textbook definitions in minitorch_cnn/reference.py, each kernel on its own and all
 of them run inside the public ops (F.conv2d, F.max_pool2d, F.avg_pool2d) in place
 of the NumPy functions.  reference.im2col's columns are (c, i, j), the kernels'
@@ -37,10 +37,11 @@ import pytest
 
 import minitorch_cnn as mt
 from minitorch_cnn import reference
+from minitorch_cnn.backends import fast as fast_backend
 from minitorch_cnn.cuda import kernels, loader
 from minitorch_cnn.nn import functional as F
-from minitorch_cnn.ops import conv as np_conv
-from minitorch_cnn.ops import pool as np_pool
+from minitorch_cnn.fast import conv as np_conv
+from minitorch_cnn.fast import pool as np_pool
 
 from _layouts import fast_columns
 from host_emulation.build import build_host_module, gxx, poisoned_empty
@@ -455,7 +456,9 @@ def test_avg_pool2d_kernels_are_the_reference(gpu, seed, dtype, count_include_pa
 @pytest.fixture
 def ops_on_kernels(gpu, monkeypatch, host_modules):
     """The public ops with every @cuda_twin NumPy step replaced by its emulated kernel;
-    returns a function naming the kernels launched so far."""
+    returns a function naming the kernels launched so far.  The fast Functions call those
+    steps, so the fast paths are on here even under MINITORCH_CNN_FAST=0."""
+    monkeypatch.setattr(fast_backend, "enabled", True)
     for module in host_modules.values():
         module.launches.clear()
     for module, names in ((np_conv, ("im2col", "col2im")),

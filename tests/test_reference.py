@@ -1,6 +1,6 @@
 """Every fast op held to its textbook definition in minitorch_cnn/reference.py.
 
-The fast ops (ops/conv.py, ops/pool.py, ops/norm.py) reorder memory, pick layouts by
+The fast ops (fast/conv.py, fast/pool.py, fast/norm.py) reorder memory, pick layouts by
 shape, slice the batch, count instead of searching and fuse formulas; reference.py
 computes the same numbers one window at a time.  Torch is not needed here.
 
@@ -17,8 +17,9 @@ from hypothesis import given, settings, strategies as st
 
 import minitorch_cnn as mt
 from minitorch_cnn import reference
+from minitorch_cnn.backends import fast as fast_backend
 from minitorch_cnn.nn import functional as F
-from minitorch_cnn.ops import conv as fast_conv
+from minitorch_cnn.fast import conv as fast_conv
 
 from _layouts import fast_columns, is_tap_major
 
@@ -164,7 +165,9 @@ def test_conv2d_without_bias_is_the_reference():
 def test_inference_conv_slicing_the_batch_is_the_reference(monkeypatch, x_shape, w_shape, stride, padding,
                                                            dilation, groups, col_bytes):
     """Under no_grad the forward convolves the batch in slices of INFERENCE_COL_BYTES of
-    columns: one image at a time (1 byte), slices with a remainder, or all at once."""
+    columns: one image at a time (1 byte), slices with a remainder, or all at once.  The fast
+    Conv2d slices, so the fast paths are on here even under MINITORCH_CNN_FAST=0."""
+    monkeypatch.setattr(fast_backend, "enabled", True)
     monkeypatch.setattr(fast_conv, "INFERENCE_COL_BYTES", col_bytes)
     x_shape = (7,) + x_shape[1:]   # 7 images: slices of 2 or 3 leave a remainder
     x, w, b = _conv_data(x_shape, w_shape, 9)
