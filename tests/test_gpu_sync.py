@@ -5,7 +5,7 @@ loss.item(): each waits for every queued kernel), and out-of-range indices must 
 on the CPU (CuPy wraps them).  Without a GPU the code that runs for CuPy arrays is reached by
 pretending: `HostRead` is a NumPy array that refuses every host read of its values (bool, int,
 float, index, item, tolist), and the one predicate that tells "this array lives on the host"
-(`loss._on_host`, `train._read_is_free`, `shape._wraps_out_of_range`) is patched to say so.
+(`loss._on_host`, `train.reads._read_is_free`, `shape._wraps_out_of_range`) is patched to say so.
 Whatever the CuPy branch computes then runs on NumPy, and any forgotten host read raises.
 The same checks on a real GPU sit at the end of tests/test_cuda.py.
 """
@@ -17,6 +17,8 @@ import pytest
 
 import minitorch_cnn as mt
 from minitorch_cnn import backend, train
+from minitorch_cnn.backends.fast import choose
+from minitorch_cnn.core import loss as core_loss
 from minitorch_cnn.data import DataLoader, TensorDataset
 from minitorch_cnn.data.dataset import Subset
 from minitorch_cnn.nn import functional as F
@@ -132,7 +134,7 @@ def test_vouched_targets_are_checked_on_the_host_and_take_the_fused_path(device_
     assert loss_ops.check_target_values("cross_entropy", target, 5, -100) is None
     x = mt.Tensor(dev(z), requires_grad=True)
     out = F.cross_entropy(x, target)
-    assert out._node.function is loss_ops.CrossEntropy
+    assert out._node.function is choose(core_loss.CrossEntropy)     # the fused op, in either mode
     assert not loss_ops._deferred                 # nothing was left for the device to check
 
 
@@ -222,7 +224,7 @@ def test_a_subset_is_uploaded_once_over_epochs(monkeypatch):
     assert len(uploads) == 2              # x and y, once, not once per epoch
 
 
-# ---- train.py: the losses read in batches ---------------------------------------------------
+# ---- train/reads.py: the losses read in batches ------------------------------------------------
 
 class NoCtrlC:
     requested = False
@@ -235,7 +237,7 @@ def run_epoch(monkeypatch, deferred, poison_at=None, stop_at=None, tty=False):
     loader = DataLoader(data, batch_size=5, shuffle=True)
     model = mt.nn.Sequential(mt.nn.Linear(6, 3))
     optimizer = mt.optim.SGD(model.parameters(), lr=0.1)
-    monkeypatch.setattr(train, "_read_is_free", lambda a: not deferred)
+    monkeypatch.setattr(train.reads, "_read_is_free", lambda a: not deferred)
     reads, original = [], backend.to_numpy
     monkeypatch.setattr(backend, "to_numpy", lambda a: reads.append(1) or original(a))
     calls = {"n": 0}
@@ -278,7 +280,7 @@ def test_deferred_reads_account_for_every_step_as_the_cpu_does(monkeypatch):
 
 
 def test_deferred_reads_are_at_most_read_every_steps_apart(monkeypatch):
-    monkeypatch.setattr(train, "_READ_EVERY", 3)
+    monkeypatch.setattr(train.reads, "_READ_EVERY", 3)
     monkeypatch.setattr(train.Progress, "due", lambda self, done: done >= self.total)
     assert run_epoch(monkeypatch, deferred=True)[3] == 3       # after steps 3, 6 and 8
 

@@ -1,33 +1,18 @@
 """Inverted dropout: zero elements (dropout) or whole channels (dropout2d) with probability p,
-scale the rest by 1/(1 − p)."""
+scale the rest by 1/(1 − p).
+
+The API: torch's argument checks, warnings and edge cases, then the Dropout Function
+(core/dropout.py, or fast/dropout.py's while the fast paths are on).
+"""
 import numbers
 import warnings
 
-import numpy as np
-
-from ..autograd import Function
 from ..backend import get_array_module
-from ..random import rng_for
-from ..tensor import Tensor
+from ..backends.fast import choose
+from ..core import dropout as core_dropout
+from ..core.tensor import Tensor
+from ..fast import dropout as _fast_dropout  # noqa: F401  (registers the fast Dropout)
 from .checks import check_inplace, expect_tensor
-
-
-class Dropout(Function):
-    """out = x · m,  m = [u ≥ p] / (1 − p) with u ~ U[0, 1) of shape mask_shape (x's shape, or
-    (N, C, 1, ...) for channels, broadcast over the rest);  dx = g · m."""
-    @staticmethod
-    def forward(ctx, x, p, mask_shape):
-        xp = get_array_module(x)
-        # The generator draws float32 or float64 only; float16 masks come from float32 draws.
-        draw_dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float32
-        keep = rng_for(xp).random(mask_shape, dtype=draw_dtype) >= p
-        mask = keep.astype(x.dtype) * x.dtype.type(1 / (1 - p))
-        ctx.save_for_backward(mask)
-        return x * mask
-
-    @staticmethod
-    def backward(ctx, g):
-        return (g * ctx.saved[0],)
 
 
 def _check_p(p, op):
@@ -53,7 +38,7 @@ def _drop(x, p, training, op, mask_shape):
     if x.dtype.kind != "f":
         raise RuntimeError(f"{op}: result type Float can't be cast to the desired output type "
                            f"{x.dtype} (dropout with 0 < p < 1 needs a floating point tensor)")
-    return Dropout.apply(x, p=p, mask_shape=mask_shape)
+    return choose(core_dropout.Dropout, x).apply(x, p=p, mask_shape=mask_shape)
 
 
 def dropout(x, p=0.5, training=True, inplace=False):

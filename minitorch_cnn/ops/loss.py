@@ -13,27 +13,28 @@ smoothing and C the number of classes.  As torch defines them,
 so the gradient with respect to lp is Gᵢ꜀ = −a_i · m_i · ((1 − ε) · w_{t_i} · [c = t_i] + (ε / C) · w_c),
 with a_i the output gradient (divided by the 'mean' denominator), and through the log-softmax
 dz = G − softmax(z) · Σ_c G.
+
+The plain case (z (N, C), no weight, no smoothing, no ignored target) runs the fused
+CrossEntropy Function (core/loss.py, or fast/loss.py's while the fast paths are on); ClassLoss
+and MSE below are this module's own.
 """
-import contextlib
 import numbers
 
 import numpy as np
 
-from ..autograd import Function, is_grad_enabled
 from ..backend import get_array_module
 from ..backend import to_numpy as backend_to_numpy
-from ..tensor import Tensor
+from ..backends.fast import choose
+from ..core import loss as core_loss
+from ..core.autograd import Function, is_grad_enabled
+from ..core.tensor import Tensor
+from ..fast.loss import _poisoned, _quiet   # (the import registers the fast CrossEntropy)
 from .activation import log_softmax
 from .checks import expect_tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
 _UINT8_BACKWARD = ("{op}: the backward of an input of more than 2 dims needs int64 class indices, "
                    "got uint8 (torch refuses it too)")
-
-
-def _quiet(xp):
-    """'mean' over no weight is 0/0 = NaN by definition (as torch): no NumPy warning for it."""
-    return np.errstate(divide="ignore", invalid="ignore") if xp is np else contextlib.nullcontext()
 
 
 # ---- target values, checked without a host synchronisation on the GPU -----------------------
@@ -124,65 +125,6 @@ def check_deferred_targets():
             raise ValueError(f"{op}: target values must lie in [0, {n_classes}) (ignore_index="
                              f"{ignore_index} is also allowed); a target outside it reached a loss on "
                              f"the GPU, whose value and gradients were NaN (checked after the step)")
-
-
-def _poisoned(array, invalid):
-    """array, or NaN everywhere when the device flag `invalid` is set (no host read)."""
-    if invalid is None or array is None:
-        return array
-    xp = get_array_module(array)
-    return xp.where(invalid, array.dtype.type(np.nan), array)
-
-
-class CrossEntropy(Function):
-    """The plain case, fused: z (N, C), every t_i a class, no weight, no smoothing.
-
-    loss_i = −log softmax(z_i)[t_i] = logsumexp(z_i) − z_i[t_i];
-    dz_i = (softmax(z_i) − onehot(t_i)) · g_i   (g_i = g / N for 'mean').
-    """
-    @staticmethod
-    def forward(ctx, logits, target, reduction, invalid=None):
-        ctx.invalid = invalid
-        return _poisoned(CrossEntropy._forward(ctx, logits, target, reduction), invalid)
-
-    @staticmethod
-    def _forward(ctx, logits, target, reduction):
-        xp = get_array_module(logits)
-        rows = xp.arange(logits.shape[0])
-        if ctx.invalid is not None:    # unchecked on the host: read only real classes (the output is NaN if any is not)
-            target = xp.clip(target, 0, logits.shape[1] - 1)
-        with _quiet(xp):     # inf logits give NaN, as torch's
-            shifted = logits - logits.max(axis=1, keepdims=True)   # e^(z − max) ≤ 1: no overflow
-            log_sum = xp.log(xp.exp(shifted).sum(axis=1))
-        losses = log_sum - shifted[rows, target]
-        ctx.save_for_backward(shifted, log_sum, target)
-        ctx.reduction = reduction
-        if reduction == "none":
-            return losses
-        total = losses.sum()
-        if reduction == "sum":
-            return total
-        with _quiet(xp):      # an empty batch's mean is 0/0 = NaN, as torch
-            return total / logits.dtype.type(logits.shape[0])
-
-    @staticmethod
-    def backward(ctx, g):
-        return _poisoned(CrossEntropy._backward(ctx, g), ctx.invalid), None
-
-    @staticmethod
-    def _backward(ctx, g):
-        shifted, log_sum, target = ctx.saved
-        xp = get_array_module(shifted)
-        grad = xp.exp(shifted - log_sum[:, None])      # softmax
-        grad[xp.arange(grad.shape[0]), target] -= 1
-        if ctx.reduction == "none":
-            grad *= g[:, None]
-        elif ctx.reduction == "sum":
-            grad *= g
-        else:
-            with _quiet(xp):   # an empty batch: g / 0 scales nothing
-                grad *= g / grad.dtype.type(grad.shape[0])
-        return grad
 
 
 def _rows(x):
@@ -378,8 +320,10 @@ def cross_entropy(logits, target, weight=None, size_average=None, ignore_index=-
     # target goes in as a Tensor so that apply() checks it is on the logits' device;
     # it never requires grad (backward returns None for it)
     refuse = _check_spatial_target("cross_entropy", logits, target, reduction)
-    if plain and not refuse:
-        return CrossEntropy.apply(logits, target, reduction=reduction, invalid=invalid)
+    fused = choose(core_loss.CrossEntropy, logits)
+    # unchecked GPU targets (invalid) need the NaN poisoning, which the core CrossEntropy leaves out
+    if plain and not refuse and (invalid is None or fused is not core_loss.CrossEntropy):
+        return fused.apply(logits, target, reduction=reduction, invalid=invalid)
     return ClassLoss.apply(logits, target, weight, ignore_index=int(ignore_index),
                            label_smoothing=float(label_smoothing), reduction=reduction, log_softmax=True,
                            refuse_backward=refuse and _UINT8_BACKWARD.format(op="cross_entropy"),
