@@ -1,6 +1,6 @@
 """Argument checks shared by the public ops and the layers."""
-from ..autograd import is_grad_enabled
-from ..tensor import Tensor
+from ..core.autograd import is_grad_enabled
+from ..core.tensor import Tensor
 
 
 def expect_tensor(value, who, argument="input", optional=False):

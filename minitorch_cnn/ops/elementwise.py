@@ -4,24 +4,22 @@ Operands broadcast (NumPy's rule, torch's) and promote to one dtype by torch's r
 (promotion.py); Python numbers take part without upcasting a tensor of their category.
 Each Function computes in the promoted dtype and hands every input a gradient of the input's
 own shape (`unbroadcast`: summed over the broadcast axes) and dtype.
+
+The arithmetic and unary Functions are core/elementwise.py's (fast/elementwise.py replaces some
+while minitorch_cnn.backends.fast is enabled); this module checks the arguments and picks the
+result dtype.  Clamp, Where and MaskedFill live here.
 """
 import numpy as np
 
-from ..autograd import Function, is_grad_enabled
 from ..backend import get_array_module
-from ..tensor import Tensor
+from ..backends.fast import choose
+from ..core import elementwise as core_elementwise
+from ..core.autograd import Function, is_grad_enabled
+from ..core.elementwise import unbroadcast  # noqa: F401  (matmul, inplace, docs/02 import it here)
+from ..core.tensor import Tensor
+from ..fast import elementwise as _fast_elementwise  # registers the fast Add ... Pow, Abs
+from ..fast.elementwise import _array, _array_module, _grad_for, _meta
 from .promotion import FLOAT, broadcast_shapes, category, check_fits, is_number, result_type
-
-
-def unbroadcast(grad, shape):
-    """Sum `grad` down to `shape`: over leading axes, and axes where shape has 1."""
-    if grad.shape == shape:
-        return grad
-    lead = grad.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
-                                      if n == 1 and grad.shape[lead + i] != 1)
-    with np.errstate(invalid="ignore", over="ignore"):   # inf + -inf is NaN, as in torch
-        return grad.sum(axis=axes, keepdims=True).reshape(shape)
 
 
 def as_operands(a, b):
@@ -74,166 +72,8 @@ def check_same_device(op, values):
                            f"least two devices, {' and '.join(sorted(devices))}")
 
 
-def _array(xp, value, dtype):
-    """`value` (an array or a number) as an array of `dtype`.  A number of the same category
-    is cast as torch casts it: an int wraps around into a narrower integer type."""
-    if hasattr(value, "dtype"):
-        return value.astype(dtype, copy=False)
-    try:
-        return xp.asarray(value).astype(dtype)
-    except OverflowError:
-        raise RuntimeError(f"value {value} cannot be converted to {np.dtype(dtype)} without overflow") from None
-
-
-def _array_module(*values):
-    for v in values:
-        if hasattr(v, "shape"):
-            return get_array_module(v)
-    return np
-
-
 def _shape(value):
     return tuple(value.shape) if hasattr(value, "shape") else ()
-
-
-def _meta(*values):
-    """(shape, dtype) of each array input, None for a number: what a backward needs of an
-    input it does not otherwise keep alive."""
-    return tuple((tuple(v.shape), v.dtype) if hasattr(v, "shape") else None for v in values)
-
-
-def _grad_for(g, meta, needed):
-    """The gradient for one input: summed to its shape, in its dtype (None when not needed)."""
-    if not needed:
-        return None
-    shape, dtype = meta
-    return unbroadcast(g, shape).astype(dtype, copy=False)
-
-
-# ---- binary arithmetic -----------------------------------------------------------------
-class Binary(Function):
-    """Shared forward bookkeeping: the operands in the promoted dtype, inputs' shapes kept."""
-    @staticmethod
-    def operands(ctx, a, b, dtype):
-        ctx.inputs_meta = _meta(a, b)
-        xp = _array_module(a, b)
-        return xp, _array(xp, a, dtype), _array(xp, b, dtype)
-
-
-class Add(Binary):
-    """out = a + b;  da = g,  db = g  (each summed to its own shape)."""
-    @staticmethod
-    def forward(ctx, a, b, dtype):
-        _, xa, xb = Binary.operands(ctx, a, b, dtype)
-        with np.errstate(over="ignore", invalid="ignore"):
-            return xa + xb
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.inputs_meta
-        need_a, need_b = ctx.needs_input_grad
-        return _grad_for(g, a, need_a), _grad_for(g, b, need_b)
-
-
-class Sub(Binary):
-    """out = a - b;  da = g,  db = -g."""
-    @staticmethod
-    def forward(ctx, a, b, dtype):
-        _, xa, xb = Binary.operands(ctx, a, b, dtype)
-        with np.errstate(over="ignore", invalid="ignore"):
-            return xa - xb
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.inputs_meta
-        need_a, need_b = ctx.needs_input_grad
-        return _grad_for(g, a, need_a), _grad_for(-g, b, need_b)
-
-
-class Mul(Binary):
-    """out = a * b;  da = g * b,  db = g * a."""
-    @staticmethod
-    def forward(ctx, a, b, dtype):
-        _, xa, xb = Binary.operands(ctx, a, b, dtype)
-        ctx.save_for_backward(xa, xb)
-        with np.errstate(over="ignore", invalid="ignore"):
-            return xa * xb
-
-    @staticmethod
-    def backward(ctx, g):
-        xa, xb = ctx.saved
-        a, b = ctx.inputs_meta
-        need_a, need_b = ctx.needs_input_grad
-        with np.errstate(over="ignore", invalid="ignore"):
-            return (_grad_for(g * xb, a, need_a) if need_a else None,
-                    _grad_for(g * xa, b, need_b) if need_b else None)
-
-
-class Div(Binary):
-    """out = a / b;  da = g / b,  db = -g * out / b."""
-    @staticmethod
-    def forward(ctx, a, b, dtype):
-        _, xa, xb = Binary.operands(ctx, a, b, dtype)
-        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            out = xa / xb
-        ctx.save_for_backward(xb, out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        xb, out = ctx.saved
-        a, b = ctx.inputs_meta
-        need_a, need_b = ctx.needs_input_grad
-        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            grad_a = g / xb if need_a else None
-            grad_b = -g * (out / xb) if need_b else None
-        return (_grad_for(grad_a, a, need_a) if need_a else None,
-                _grad_for(grad_b, b, need_b) if need_b else None)
-
-
-class Pow(Binary):
-    """out = a ** b;  da = g * b * a ** (b - 1)  (0 where b = 0),
-    db = g * out * log(a)  (0 where a = 0 and b >= 0)."""
-    @staticmethod
-    def forward(ctx, a, b, dtype):
-        xp, xa, xb = Binary.operands(ctx, a, b, dtype)
-        if dtype == np.bool_:    # bool ** bool: NumPy has no bool power; 0/1 powers give 0/1
-            return _integer_pow(xp, xa.astype(np.int8), xb.astype(np.int8)).astype(np.bool_)
-        if category(dtype) != FLOAT:
-            return _integer_pow(xp, xa, xb)
-        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            out = xa ** xb
-        ctx.save_for_backward(xa, xb, out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        xa, xb, out = ctx.saved
-        a, b = ctx.inputs_meta
-        need_a, need_b = ctx.needs_input_grad
-        xp = get_array_module(g)
-        zero = xp.zeros((), dtype=g.dtype)
-        grad_a = grad_b = None
-        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            if need_a:
-                grad_a = _grad_for(xp.where(xb == 0, zero, g * (xb * xa ** (xb - 1))), a, True)
-            if need_b:
-                # d(a**b)/db = a**b log a, except 0 ** b (b >= 0), which is flat in b: 0, not NaN
-                grad_b = _grad_for(g * xp.where((xa == 0) & (xb >= 0), zero, out * xp.log(xa)), b, True)
-        return grad_a, grad_b
-
-
-def _integer_pow(xp, base, exponent):
-    """Integer ** integer, as torch: a negative exponent gives 1 for base 1, ±1 for base -1
-    and 0 otherwise (NumPy refuses negative integer powers)."""
-    negative = exponent < 0
-    out = base ** xp.where(negative, 0, exponent).astype(exponent.dtype, copy=False)
-    if not negative.any():
-        return out
-    odd = (exponent % 2) != 0
-    minus_one = xp.where(odd, -1, 1).astype(out.dtype)
-    reciprocal = xp.where(base == 1, 1, xp.where(base == -1, minus_one, 0)).astype(out.dtype)
-    return xp.where(negative, reciprocal, out)
 
 
 def _binary_dtype(op, a, b):
@@ -248,11 +88,19 @@ def _binary_dtype(op, a, b):
     return a, b, result_type(a, b)
 
 
+def _wrapped(values, dtype):
+    """A Python int operand cast into an integer result dtype as torch casts it, wrapping around
+    (uint8 tensor + (-1) adds 255): the Functions take numbers their dtype holds."""
+    if category(dtype) == FLOAT:
+        return values
+    return tuple(_array(np, v, dtype).item() if type(v) is int else v for v in values)
+
+
 def add(a, b):
     """out = a + b, any shapes that broadcast -> the broadcast shape (dtype by torch's promotion);
     da = g,  db = g  (each summed over its broadcast axes)."""
     a, b, dtype = _binary_dtype("add", a, b)
-    return Add.apply(a, b, dtype=dtype)
+    return choose(core_elementwise.Add).apply(*_wrapped((a, b), dtype), dtype=dtype)
 
 
 def sub(a, b):
@@ -262,13 +110,13 @@ def sub(a, b):
     if any(isinstance(v, bool) or isinstance(v, Tensor) and v.dtype == np.bool_ for v in (a, b)):
         raise RuntimeError("sub: subtraction with a bool operand is not supported; use ^ (logical_xor) "
                            "or ~ (logical_not) instead")
-    return Sub.apply(a, b, dtype=dtype)
+    return choose(core_elementwise.Sub).apply(*_wrapped((a, b), dtype), dtype=dtype)
 
 
 def mul(a, b):
     """out = a * b, broadcast shapes -> the broadcast shape;  da = g * b,  db = g * a."""
     a, b, dtype = _binary_dtype("mul", a, b)
-    return Mul.apply(a, b, dtype=dtype)
+    return choose(core_elementwise.Mul).apply(*_wrapped((a, b), dtype), dtype=dtype)
 
 
 def div(a, b):
@@ -277,7 +125,7 @@ def div(a, b):
     a, b, dtype = _binary_dtype("div", a, b)
     if category(dtype) != FLOAT:
         dtype = np.dtype(np.float32)
-    return Div.apply(a, b, dtype=dtype)
+    return choose(core_elementwise.Div).apply(a, b, dtype=dtype)
 
 
 def pow(a, b):  # noqa: A001  (torch.pow)
@@ -289,79 +137,14 @@ def pow(a, b):  # noqa: A001  (torch.pow)
         raise RuntimeError("pow: not implemented for two bool operands, except a bool tensor to a Python bool")
     if category(dtype) != FLOAT and is_number(b) and b < 0:
         raise RuntimeError(f"pow: integers to negative integer powers are not allowed (exponent {b})")
-    return Pow.apply(a, b, dtype=dtype)
+    if category(dtype) != FLOAT:
+        # The core Pow is float-only; integer and bool powers carry no gradient, and the fast Pow
+        # computes them by torch's rules (negative exponents, bool ** bool) in either mode.
+        return _fast_elementwise.Pow.apply(a, b, dtype=dtype)
+    return choose(core_elementwise.Pow).apply(a, b, dtype=dtype)
 
 
 # ---- unary -----------------------------------------------------------------------------
-class Neg(Function):
-    """out = -x;  dx = -g."""
-    @staticmethod
-    def forward(ctx, x):
-        return -x
-
-    @staticmethod
-    def backward(ctx, g):
-        return (-g,)
-
-
-class Exp(Function):
-    """out = exp(x);  dx = g * out."""
-    @staticmethod
-    def forward(ctx, x):
-        with np.errstate(over="ignore"):
-            out = get_array_module(x).exp(x)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        return (g * ctx.saved[0],)
-
-
-class Log(Function):
-    """out = log(x);  dx = g / x."""
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return get_array_module(x).log(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (g / ctx.saved[0],)
-
-
-class Sqrt(Function):
-    """out = sqrt(x);  dx = g / (2 out)."""
-    @staticmethod
-    def forward(ctx, x):
-        with np.errstate(invalid="ignore"):
-            out = get_array_module(x).sqrt(x)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (g / (2 * ctx.saved[0]),)
-
-
-class Abs(Function):
-    """out = |x|;  dx = g * sign(x)  (0 at x = 0 and at NaN, as torch)."""
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return get_array_module(x).abs(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        x = ctx.saved[0]
-        # sign as torch: (x > 0) - (x < 0), so NaN gets 0, not NumPy's NaN
-        sign = (x > 0).astype(g.dtype) - (x < 0).astype(g.dtype)
-        return (g * sign,)
-
-
 def _tensor_arg(op, x):
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a tensor, got {type(x).__name__}")
@@ -379,22 +162,22 @@ def neg(x):
     x = _tensor_arg("neg", x)
     if x.dtype == np.bool_:
         raise RuntimeError("neg: negating a bool tensor is not supported; use ~ (logical_not) instead")
-    return Neg.apply(x)
+    return choose(core_elementwise.Neg).apply(x)
 
 
 def exp(x):
     """out = exp(x), any shape -> the same shape (integers -> float32);  dx = g * out."""
-    return Exp.apply(_float_input("exp", x))
+    return choose(core_elementwise.Exp).apply(_float_input("exp", x))
 
 
 def log(x):
     """out = log(x), any shape -> the same shape (integers -> float32);  dx = g / x."""
-    return Log.apply(_float_input("log", x))
+    return choose(core_elementwise.Log).apply(_float_input("log", x))
 
 
 def sqrt(x):
     """out = sqrt(x), any shape -> the same shape (integers -> float32);  dx = g / (2 out)."""
-    return Sqrt.apply(_float_input("sqrt", x))
+    return choose(core_elementwise.Sqrt).apply(_float_input("sqrt", x))
 
 
 def abs(x):  # noqa: A001  (shadows the builtin inside this module only, as torch.abs)
@@ -403,7 +186,7 @@ def abs(x):  # noqa: A001  (shadows the builtin inside this module only, as torc
     x = _tensor_arg("abs", x)
     if x.dtype == np.bool_:
         raise RuntimeError("abs: not implemented for bool tensors")
-    return Abs.apply(x)
+    return choose(core_elementwise.Abs, x).apply(x)
 
 
 # ---- comparisons -----------------------------------------------------------------------

@@ -19,9 +19,9 @@ The rules, as in torch:
 """
 import numpy as np
 
-from ..autograd import Function, is_grad_enabled
+from ..core.autograd import Function, is_grad_enabled
 from ..backend import get_array_module
-from ..tensor import Tensor
+from ..core.tensor import Tensor
 from .elementwise import check_same_device, unbroadcast
 from .promotion import broadcast_shapes, check_fits
 from .shape import _wraps_out_of_range, check_index_bounds, to_array_index

@@ -5,9 +5,9 @@ float); each input's gradient is its own slice of the output gradient, in its ow
 """
 import operator
 
-from ..autograd import Function
+from ..core.autograd import Function
 from ..backend import get_array_module
-from ..tensor import Tensor
+from ..core.tensor import Tensor
 from .elementwise import check_same_device
 from .promotion import promote_types
 from .shape import normalize_dim

@@ -12,9 +12,14 @@ import warnings
 
 import numpy as np   # dtypes and error states only: the computing goes through the array module
 
-from ..autograd import Function, is_grad_enabled
-from ..backend import get_array_module
-from ..tensor import Tensor, as_dtype
+from ..backend import as_dtype, get_array_module
+from ..backends.fast import choose
+from ..core import reduce as core_reduce
+from ..core.autograd import Function, is_grad_enabled
+from ..core.reduce import spread as _expand
+from ..core.tensor import Tensor
+from ..fast import reduce as _fast_reduce  # noqa: F401  (registers the fast Sum and Mean)
+from ..fast.reduce import _accumulator, _count, _quiet
 
 _UNSET = object()   # "not passed": torch tells `x.sum(keepdim=True)` (refused) from `x.sum(None, True)`
 
@@ -139,63 +144,7 @@ def _reduced_shape(shape, axes, keepdim):
     return tuple(1 if i in axes else n for i, n in enumerate(shape) if keepdim or i not in axes)
 
 
-def _expand(grad, shape, axes, keepdim):
-    """Broadcast a reduced gradient back to the input shape (a view: no copy)."""
-    xp = get_array_module(grad)
-    if not keepdim:
-        grad = grad.reshape([1 if i in axes else n for i, n in enumerate(shape)])
-    return xp.broadcast_to(grad, shape)
-
-
-def _accumulator(dtype):
-    """float16 reductions accumulate in float32, as torch's do on the CPU."""
-    return np.dtype(np.float32) if dtype == np.float16 else dtype
-
-
-def _count(shape, axes):
-    return math.prod(shape[a] for a in axes)
-
-
-def _quiet():
-    # 0/0 = nan, x/0 = inf and empty reductions are results here (torch's), not warnings.
-    return np.errstate(divide="ignore", invalid="ignore", over="ignore")
-
-
-# ---- sum, mean --------------------------------------------------------------------------
-class Sum(Function):
-    """out = Σ_axes x;  dx = g broadcast back over the summed axes."""
-    @staticmethod
-    def forward(ctx, x, axes, keepdim, dtype):
-        ctx.shape, ctx.axes, ctx.keepdim, ctx.dtype = x.shape, axes, keepdim, x.dtype
-        xp = get_array_module(x)
-        if dtype is None:
-            dtype = np.dtype(np.int64) if x.dtype.kind in "biu" else x.dtype
-        with _quiet():   # inf + -inf = nan, as torch, without NumPy's warning
-            return xp.sum(x, axis=axes, keepdims=keepdim, dtype=_accumulator(dtype)).astype(dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, g):
-        return (_expand(g, ctx.shape, ctx.axes, ctx.keepdim).astype(ctx.dtype, copy=False),)
-
-
-class Mean(Function):
-    """out = Σ_axes x / n;  dx = g / n broadcast back."""
-    @staticmethod
-    def forward(ctx, x, axes, keepdim, dtype):
-        ctx.shape, ctx.axes, ctx.keepdim, ctx.dtype = x.shape, axes, keepdim, x.dtype
-        ctx.count = _count(x.shape, axes)
-        xp = get_array_module(x)
-        dtype = x.dtype if dtype is None else dtype
-        with _quiet():   # the mean of nothing is nan, as torch's
-            total = xp.sum(x, axis=axes, keepdims=keepdim, dtype=_accumulator(dtype))
-            return (total / ctx.count if ctx.count else total * np.nan).astype(dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, g):
-        return (_expand(g / builtins.max(ctx.count, 1), ctx.shape, ctx.axes, ctx.keepdim)
-                .astype(ctx.dtype, copy=False),)
-
-
+# ---- sum, mean: core/reduce.py's Sum and Mean (fast/reduce.py's while the fast paths are on) ---
 def sum(x, dim=_UNSET, keepdim=_UNSET, *, dtype=None, axis=_UNSET, keepdims=_UNSET):  # noqa: A001
     """Sum over `dim` (None or () -> every dim):  (d0, ..., dn) -> the shape without the
     reduced dims (size 1 with keepdim).  Integer and bool tensors sum to int64, as torch's.
@@ -206,7 +155,10 @@ def sum(x, dim=_UNSET, keepdim=_UNSET, *, dtype=None, axis=_UNSET, keepdims=_UNS
     if dtype is not None and dtype.kind != "f" and x.requires_grad and is_grad_enabled():
         raise RuntimeError(f"sum: autograd does not support the result dtype {dtype} "
                            "(an integer sum of a tensor that requires grad)")
-    return Sum.apply(x, axes=_dims("sum", dim, x.ndim, word), keepdim=keepdim, dtype=dtype)
+    if dtype is None and x.dtype.kind in "biu":
+        dtype = np.dtype(np.int64)     # torch sums integers and bools to int64
+    return choose(core_reduce.Sum, x).apply(x, axes=_dims("sum", dim, x.ndim, word), keepdim=keepdim,
+                                         dtype=dtype)
 
 
 def mean(x, dim=_UNSET, keepdim=_UNSET, *, dtype=None, axis=_UNSET, keepdims=_UNSET):
@@ -220,7 +172,8 @@ def mean(x, dim=_UNSET, keepdim=_UNSET, *, dtype=None, axis=_UNSET, keepdims=_UN
         which = "dtype" if dtype is not None else "input dtype"
         raise RuntimeError(f"mean: could not infer the output dtype; the {which} must be a floating "
                            f"point dtype, got {x.dtype if dtype is None else dtype}")
-    return Mean.apply(x, axes=_dims("mean", dim, x.ndim, word), keepdim=keepdim, dtype=dtype)
+    return choose(core_reduce.Mean, x).apply(x, axes=_dims("mean", dim, x.ndim, word), keepdim=keepdim,
+                                          dtype=dtype)
 
 
 # ---- max, min, amax, amin ---------------------------------------------------------------

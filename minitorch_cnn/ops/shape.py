@@ -3,39 +3,21 @@ dtype/device casts.
 
 None of them changes a value, so each backward only moves the gradient back
 into the input's shape (or, for indexing, into the positions that were read).
+Reshape, Permute and GetItem are core/shape.py's (fast/shape.py replaces GetItem while
+minitorch_cnn.backends.fast is enabled); the Functions below are this module's own.
 """
 import operator
 
 import numpy as np
 
 from .. import backend
-from ..autograd import Function
-from ..tensor import Tensor
+from ..backends.fast import choose
+from ..core import shape as core_shape
+from ..core.autograd import Function
+from ..core.tensor import Tensor
+from ..fast import shape as _fast_shape  # noqa: F401  (registers the fast GetItem)
+from ..fast.shape import _is_basic
 from .elementwise import unbroadcast
-
-
-class Reshape(Function):
-    """out = x viewed as `shape`;  dx = g reshaped to x.shape."""
-    @staticmethod
-    def forward(ctx, x, shape):
-        ctx.shape = x.shape
-        return x.reshape(shape)
-
-    @staticmethod
-    def backward(ctx, g):
-        return (g.reshape(ctx.shape),)
-
-
-class Permute(Function):
-    """out = x with axes reordered by `dims`;  dx = g with the inverse order."""
-    @staticmethod
-    def forward(ctx, x, dims):
-        ctx.inverse = tuple(np.argsort(dims))
-        return x.transpose(dims)
-
-    @staticmethod
-    def backward(ctx, g):
-        return (g.transpose(ctx.inverse),)
 
 
 class Expand(Function):
@@ -89,27 +71,6 @@ class Contiguous(Function):
     @staticmethod
     def backward(ctx, g):
         return (g,)
-
-
-class GetItem(Function):
-    """out = x[index];  dx = zeros with g scattered (added, for repeated indices) at index."""
-    @staticmethod
-    def forward(ctx, x, index):
-        ctx.shape, ctx.dtype, ctx.index = x.shape, x.dtype, index
-        try:
-            return x[index]
-        except (IndexError, TypeError, ValueError) as exc:   # NumPy's own complaint, with the op's name
-            raise type(exc)(f"getitem: {_index_message(exc, x.shape)}") from None
-
-    @staticmethod
-    def backward(ctx, g):
-        xp = backend.get_array_module(g)
-        grad = xp.zeros(ctx.shape, dtype=ctx.dtype)
-        if _is_basic(ctx.index):
-            grad[ctx.index] = g          # slices never repeat a position
-        else:
-            backend.scatter_add(grad, ctx.index, g)
-        return (grad,)
 
 
 class Cast(Function):
@@ -180,7 +141,7 @@ def infer_shape(op, shape, numel, old_shape=None):
 
 def reshape(x, shape):
     """out = x reshaped to `shape` (one -1 inferred) -> shape;  dx = g reshaped to x.shape."""
-    return Reshape.apply(x, shape=infer_shape("reshape", shape, x.numel(), x.shape))
+    return choose(core_shape.Reshape).apply(x, shape=infer_shape("reshape", shape, x.numel(), x.shape))
 
 
 def _viewable(old_shape, old_strides, new_shape):
@@ -219,7 +180,7 @@ def view(x, shape):
         raise RuntimeError(f"view: shape {list(shape)} is not compatible with the input's shape "
                            f"{list(x.shape)} and strides {list(strides)} (a dimension would span two "
                            "non-adjacent memory runs); use reshape(...) or contiguous() first")
-    return Reshape.apply(x, shape=shape)
+    return choose(core_shape.Reshape).apply(x, shape=shape)
 
 
 def expand(x, sizes):
@@ -297,7 +258,7 @@ def permute(x, dims):
     dims = tuple(normalize_dim(d, x.ndim, "permute") for d in dims)
     if sorted(dims) != list(range(x.ndim)):
         raise ValueError(f"permute: dims {dims} are not a permutation of the {x.ndim} axes")
-    return Permute.apply(x, dims=dims)
+    return choose(core_shape.Permute).apply(x, dims=dims)
 
 
 def transpose(x, dim0, dim1):
@@ -305,9 +266,9 @@ def transpose(x, dim0, dim1):
     dims = list(range(x.ndim))
     a, b = normalize_dim(dim0, x.ndim, "transpose"), normalize_dim(dim1, x.ndim, "transpose")
     if x.ndim == 0:
-        return Permute.apply(x, dims=())
+        return choose(core_shape.Permute).apply(x, dims=())
     dims[a], dims[b] = dims[b], dims[a]
-    return Permute.apply(x, dims=tuple(dims))
+    return choose(core_shape.Permute).apply(x, dims=tuple(dims))
 
 
 def t(x):
@@ -342,12 +303,6 @@ def to_array_index(index):
         # [] selects nothing, as in torch (NumPy would make it float64 and refuse it)
         return array.astype(np.int64) if array.size == 0 and array.dtype == np.float64 else array
     return index
-
-
-def _is_basic(index):
-    """True when the index has only ints, slices, None and Ellipsis (no arrays)."""
-    parts = index if isinstance(index, tuple) else (index,)
-    return all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis for p in parts)
 
 
 def _wraps_out_of_range(array):
@@ -425,4 +380,7 @@ def getitem(x, index):
         parts = index if isinstance(index, tuple) else (index,)
         parts = tuple(xp.asarray(p) if hasattr(p, "shape") else p for p in parts)
         index = parts if isinstance(index, tuple) else parts[0]
-    return GetItem.apply(x, index=index)
+    try:
+        return choose(core_shape.GetItem).apply(x, index=index)
+    except (IndexError, TypeError, ValueError) as exc:   # NumPy's own complaint, with the op's name
+        raise type(exc)(f"getitem: {_index_message(exc, x.shape)}") from None
