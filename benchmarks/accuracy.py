@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 import minitorch_cnn as mt
+from minitorch_cnn.allocator import keep_freed_memory
 from minitorch_cnn.data import FashionMNIST
 from minitorch_cnn.models import get_model
 from minitorch_cnn.nn import functional as F
@@ -112,6 +113,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     args = parser.parse_args()
+    keep_freed_memory()     # as training has it (minitorch_cnn/allocator.py)
 
     train, test = FashionMNIST(args.data_dir, train=True), FashionMNIST(args.data_dir, train=False)
     x_train, y_train = (np.ascontiguousarray(a) for a in train.arrays())

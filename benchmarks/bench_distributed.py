@@ -197,6 +197,8 @@ def main():
     parser.add_argument("--markdown-only", action="store_true",
                         help="rewrite distributed.md from distributed.json, measuring nothing")
     args = parser.parse_args()
+    from minitorch_cnn.allocator import keep_freed_memory
+    keep_freed_memory()     # as training has it (minitorch_cnn/allocator.py)
     if args.worker:
         return worker(args.batch, args.steps, args.repeats)
     from minitorch_cnn.serialization import atomic_write

@@ -276,6 +276,8 @@ def main(argv=None):
     except CannotRun as exc:
         print(f"bench_gpu: cannot run: {exc}", file=sys.stderr)
         return 2
+    from minitorch_cnn.allocator import keep_freed_memory
+    keep_freed_memory()     # as training has it (minitorch_cnn/allocator.py)
     info = device_info(mt, cupy, torch)
     print(f"device: {info['device']}; CuPy {info['cupy']}"
           + (f", PyTorch {info['torch']} (CUDA {info['torch_cuda']})" if torch is not None else ""), flush=True)

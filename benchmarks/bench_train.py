@@ -246,6 +246,13 @@ def machine():
             f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads)")
 
 
+def keep_freed_memory():
+    """The allocator setting training makes (minitorch_cnn/allocator.py), where minitorch_cnn steps
+    are timed; the PyTorch-only peak-RSS child imports no minitorch_cnn and goes without, as before."""
+    from minitorch_cnn.allocator import keep_freed_memory as keep
+    keep()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=MODELS, choices=MODELS)
@@ -256,7 +263,10 @@ def main():
     args = parser.parse_args()
     if args.rss_child:
         engine, name, steps = args.rss_child
+        if engine == "minitorch":
+            keep_freed_memory()
         return peak_rss_child(engine, name, int(steps))
+    keep_freed_memory()
 
     results = []
     for name in args.models:

@@ -18,6 +18,8 @@ from bench_train import batch, make_pair, timed, torch_stepper
 
 
 def main():
+    from minitorch_cnn.allocator import keep_freed_memory
+    keep_freed_memory()     # as bench_train.py has it (minitorch_cnn/allocator.py)
     _, model = make_pair("lenet5")
     x, y = batch(64)
     step = torch_stepper(model)

@@ -91,7 +91,7 @@ def _curves_figure(history, title, batch_losses=None):
 
 
 def write_curves(history, out, title, batch_losses=None):
-    """out/curves.png: loss and accuracy per epoch.  history: the records train.py keeps
+    """out/curves.png: loss and accuracy per epoch.  history: the records minitorch_cnn/train keeps
     (epoch, train_loss, train_acc, test_loss, test_acc, ...); batch_losses: optional
     (fractional_epoch, loss) pairs, drawn faintly with a smoothed line on top."""
     return _save_atomically(_curves_figure(history, title, batch_losses), out, "curves.png")

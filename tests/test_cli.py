@@ -311,9 +311,17 @@ def test_help_in_a_subprocess():
     done = subprocess.run([sys.executable, "-m", "minitorch_cnn.train", "--help"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    for option in ("--model", "--epochs", "--resume", "--limit-train", "--plot", "--data-dir"):
+    for option in ("--model", "--epochs", "--resume", "--limit-train", "--plot", "--data-dir", "--core"):
         assert option in done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_training_starts_by_keeping_freed_memory(tmp_path, monkeypatch):
+    """The allocator setting (minitorch_cnn/allocator.py) is made where training starts, not on import."""
+    calls = []
+    monkeypatch.setattr(train.cli, "keep_freed_memory", lambda: calls.append(1) or True)
+    run_cli(DATA + ["--epochs", "1", "--limit-train", "64"], tmp_path)
+    assert calls == [1]
 
 
 # ---- issue 11: resume remembers, runs never overwrite, no broken checkpoint -----------------------
@@ -472,7 +480,7 @@ def test_a_full_disk_keeps_the_previous_checkpoint(runs, tmp_path, monkeypatch, 
 
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr(train, "save_checkpoint", full_disk)
+    monkeypatch.setattr(train.checkpointing, "save_checkpoint", full_disk)
     run_cli(RUN + ["--epochs", "2", "--resume", str(tmp_path / "checkpoint.npz")], tmp_path, expect=2)
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(err) == 1 and "No space left on device" in err[0] and "previous checkpoint" in err[0]
@@ -537,7 +545,7 @@ def test_resume_into_another_folder_holding_a_checkpoint_is_refused(runs, tmp_pa
 def test_a_non_finite_test_loss_saves_nothing(runs, tmp_path, monkeypatch, capsys):
     """(deepcnn, sgd, lr 1e6 gave a NaN test loss and still kept that epoch's checkpoint.)"""
     original = train.evaluate
-    monkeypatch.setattr(train, "evaluate", lambda *a, **k: (float("nan"), original(*a, **k)[1]))
+    monkeypatch.setattr(train.epoch, "evaluate", lambda *a, **k: (float("nan"), original(*a, **k)[1]))
     run_cli(RUN + ["--epochs", "1"], tmp_path, expect=1)
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "the test loss became nan after epoch 1" in errors[0]

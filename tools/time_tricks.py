@@ -1,4 +1,4 @@
-"""Time each optimisation trick of ops/conv.py, ops/pool.py and ops/norm.py against the plain
+"""Time each optimisation trick of fast/conv.py, fast/pool.py and fast/norm.py against the plain
 version it replaced, on LeNet-5-sized float32 inputs; prints one line per trick.
 
     OPENBLAS_NUM_THREADS=1 python tools/time_tricks.py [name ...]
@@ -11,7 +11,8 @@ import timeit
 
 import numpy as np
 
-from minitorch_cnn.ops import conv, pool
+from minitorch_cnn.fast import conv
+from minitorch_cnn.fast import pool
 from minitorch_cnn.ops.pairs import window_taps
 
 rng = np.random.default_rng(0)
