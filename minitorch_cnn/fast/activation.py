@@ -6,9 +6,9 @@ equal to the core's.
 Departures from core.activation:
   ReLU
   * the forward takes the max against a zeros array (NumPy vectorises only array-array
-    maxima) and the backward builds one mask in place;
-  * a NaN input passes its gradient through, as torch's threshold_backward does
-    (the mask is [not out ≤ 0] where the core's is [out > 0]).
+    maxima) and the backward multiplies g by one mask built in place, where the core selects
+    with where: the two differ only where g is ±inf or NaN at x ≤ 0 (inf · 0 = NaN here, 0 in
+    the core and in torch).
   Softmax, LogSoftmax
   * an empty input returns an empty output (the core's max has nothing to reduce over).
 """
@@ -42,43 +42,24 @@ class ReLU(Function):
 
 
 @replaces(core_activation.Softmax)
-class Softmax(Function):
-    """out = eˣ / Σ_dim eˣ;  dx = out · (g − Σ_dim g · out)."""
+class Softmax(core_activation.Softmax):
+    """The core Softmax (its backward unchanged), and an empty input gives an empty output."""
     @staticmethod
     def forward(ctx, x, dim):
-        xp = get_array_module(x)
         if x.size == 0:       # max() has nothing to reduce over; the result is empty anyway
-            out = xp.empty_like(x)
-        else:
-            e = xp.exp(x - x.max(axis=dim, keepdims=True))   # shift by the max: no overflow
-            out = e / e.sum(axis=dim, keepdims=True)
-        ctx.save_for_backward(out)
-        ctx.dim = dim
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        out = ctx.saved[0]
-        return (out * (g - (g * out).sum(axis=ctx.dim, keepdims=True)),)
+            ctx.save_for_backward(x)
+            ctx.dim = dim
+            return get_array_module(x).empty_like(x)
+        return core_activation.Softmax.forward(ctx, x, dim)
 
 
 @replaces(core_activation.LogSoftmax)
-class LogSoftmax(Function):
-    """out = x − log Σ_dim eˣ;  dx = g − softmax(x) · Σ_dim g."""
+class LogSoftmax(core_activation.LogSoftmax):
+    """The core LogSoftmax (its backward unchanged), and an empty input gives an empty output."""
     @staticmethod
     def forward(ctx, x, dim):
-        xp = get_array_module(x)
         if x.size == 0:
-            out = xp.empty_like(x)
-        else:
-            shifted = x - x.max(axis=dim, keepdims=True)
-            out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
-        ctx.save_for_backward(out)
-        ctx.dim = dim
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        out = ctx.saved[0]
-        xp = get_array_module(g)
-        return (g - xp.exp(out) * g.sum(axis=ctx.dim, keepdims=True),)
+            ctx.save_for_backward(x)
+            ctx.dim = dim
+            return get_array_module(x).empty_like(x)
+        return core_activation.LogSoftmax.forward(ctx, x, dim)

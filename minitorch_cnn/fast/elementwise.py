@@ -14,9 +14,7 @@ Departures from core.elementwise:
   Pow
   * bool ** bool and integer ** integer powers, as torch computes them (a negative exponent gives
     1 for base 1, ±1 for base −1 and 0 otherwise; NumPy refuses negative integer powers).  They
-    carry no gradient, and the API sends them here in both modes: the core Pow is float-only;
-  * da = 0 where b = 0 (the core's b · a ** (b − 1) is 0 · inf = NaN at a = 0), and db = 0 where
-    a = 0 and b ≥ 0 (0 ** b is flat in b there; the core's out · log a is 0 · −inf = NaN).
+    carry no gradient, and the API sends them here in both modes: the core Pow is float-only.
   Abs
   * dx = 0 where x is NaN, as torch's sign (the core's xp.sign gives NaN there).
 """
