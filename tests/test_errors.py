@@ -1,5 +1,5 @@
 """Bad input fails early with a ValueError/TypeError that names the op, what it expected
-and what it got (DESIGN.md, "Errors")."""
+and what it got (docs/design.md, "Errors")."""
 import numpy as np
 import pytest
 

@@ -120,3 +120,30 @@ def test_fast_equals_core_on_each_model_in_float64(name):
     np.testing.assert_allclose(core_loss, fast_loss, rtol=1e-12)
     for key in fast_grads:
         np.testing.assert_allclose(core_grads[key], fast_grads[key], rtol=1e-10, atol=1e-12, err_msg=key)
+
+
+@pytest.mark.parametrize("case", ["float16 conv", "int64 max pool", "empty batch norm", "float64 conv"])
+def test_inputs_the_core_does_not_define_keep_the_fast_function(case):
+    """With the switch off, float16, integer and empty inputs still get torch's rules (the fast
+    Function's); a float64 input runs the core."""
+    rng = np.random.default_rng(0)
+    if case.endswith("conv"):
+        dtype = np.float16 if case.startswith("float16") else np.float64
+        x = mt.tensor(rng.standard_normal((2, 3, 6, 6)).astype(dtype), requires_grad=True)
+        w = mt.tensor(rng.standard_normal((4, 3, 3, 3)).astype(dtype), requires_grad=True)
+        run = lambda: F.conv2d(x, w)  # noqa: E731
+    elif case == "int64 max pool":
+        x = mt.tensor(rng.integers(-9, 9, (2, 3, 6, 6)))
+        run = lambda: F.max_pool2d(x, 2)  # noqa: E731
+    else:
+        x = mt.tensor(np.zeros((0, 3, 4, 4)), requires_grad=True)
+        run = lambda: F.batch_norm(x, None, None, training=True)  # noqa: E731
+    with fast.flags(enabled=True):
+        expected = run()
+    with fast.flags(enabled=False):
+        got = run()
+    # the same Function gives the same bits; core and fast float64 convs differ by GEMM rounding
+    np.testing.assert_allclose(got.detach().numpy(), expected.detach().numpy(), rtol=1e-12, atol=0)
+    layer = "minitorch_cnn.core." if case == "float64 conv" else "minitorch_cnn.fast."
+    if got.grad_fn is not None:
+        assert got.grad_fn.__module__.startswith(layer)

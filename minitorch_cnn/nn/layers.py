@@ -112,7 +112,7 @@ class Conv2d(_WeightedLayer):
         name = f"Conv2d({self.in_channels}→{self.out_channels})"
         expect_tensor(x, name)
         # The op checks x against the weight too, but its message speaks of the weight; this
-        # one names the layer's own in_channels (the message DESIGN.md and the tests ask for).
+        # one names the layer's own in_channels (the message docs/design.md and the tests ask for).
         if x.ndim not in (3, 4) or x.shape[-3] != self.in_channels:
             raise ValueError(f"{name}: expected input (N, {self.in_channels}, H, W), got {x.shape} "
                              f"(an unbatched input is ({self.in_channels}, H, W))")
