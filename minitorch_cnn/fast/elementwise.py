@@ -193,13 +193,8 @@ def _integer_pow(xp, base, exponent):
 
 
 @replaces(core_elementwise.Abs)
-class Abs(Function):
-    """out = |x|;  dx = g * sign(x)  (0 at x = 0 and at NaN, as torch)."""
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return get_array_module(x).abs(x)
-
+class Abs(core_elementwise.Abs):
+    """The core Abs (its forward unchanged); dx = g · sign(x) with sign(NaN) = 0, as torch."""
     @staticmethod
     def backward(ctx, g):
         x = ctx.saved[0]
