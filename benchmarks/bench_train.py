@@ -147,20 +147,26 @@ def op_profile(name, steps=21):
             yield sub
             yield from classes(sub)
 
+    depth = [0]
+
     def timer(label, fn):
         def run(*args, **kwargs):
+            # only the outermost call counts: a fast Function may call its core parent's method
+            depth[0] += 1
             start = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
             finally:
-                totals[label] += time.perf_counter() - start
+                depth[0] -= 1
+                if depth[0] == 0:
+                    totals[label] += time.perf_counter() - start
         return staticmethod(run)
 
     for cls in set(classes(Function)):
-        if "forward" in cls.__dict__:
-            patched.append((cls, cls.__dict__["forward"], cls.__dict__["backward"]))
-            cls.forward = timer(f"{cls.__name__} forward", cls.__dict__["forward"].__func__)
-            cls.backward = timer(f"{cls.__name__} backward", cls.__dict__["backward"].__func__)
+        for method in ("forward", "backward"):
+            if method in cls.__dict__:     # a subclass may inherit one of them from a core Function
+                patched.append((cls, method, cls.__dict__[method]))
+                setattr(cls, method, timer(f"{cls.__name__} {method}", cls.__dict__[method].__func__))
     per_step, wholes = defaultdict(list), []
     try:
         step(mt.Tensor(x), mt.Tensor(y))
@@ -172,8 +178,8 @@ def op_profile(name, steps=21):
             for label, seconds in totals.items():
                 per_step[label].append(seconds)
     finally:
-        for cls, fwd, bwd in patched:
-            cls.forward, cls.backward = fwd, bwd
+        for cls, method, original in patched:
+            setattr(cls, method, original)
     whole = statistics.median(wholes)
     per_op = {k: statistics.median(v) for k, v in per_step.items()}
     per_op = dict(sorted(per_op.items(), key=lambda kv: -kv[1]))
