@@ -157,21 +157,31 @@ class _Pool2d(Module):
 
 
 class MaxPool2d(_Pool2d):
-    """Window maximum; stride defaults to kernel_size; padding is −∞."""
+    """Window maximum; stride defaults to kernel_size; padding is −∞.  torch's parameters in
+    torch's order; dilation, return_indices and ceil_mode are taken at their defaults only."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
+        super().__init__(kernel_size, stride, padding)
+        self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
 
     def forward(self, x):
-        return self._run(F.max_pool2d, x)
+        return self._run(F.max_pool2d, x, dilation=self.dilation, ceil_mode=self.ceil_mode,
+                         return_indices=self.return_indices)
 
 
 class AvgPool2d(_Pool2d):
-    """Window mean; stride defaults to kernel_size."""
+    """Window mean; stride defaults to kernel_size.  torch's parameters in torch's order
+    (ceil_mode before count_include_pad); ceil_mode and divisor_override at their defaults only."""
 
-    def __init__(self, kernel_size, stride=None, padding=0, count_include_pad=True):
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None):
         super().__init__(kernel_size, stride, padding)
-        self.count_include_pad = count_include_pad
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+        self.divisor_override = divisor_override
 
     def forward(self, x):
-        return self._run(F.avg_pool2d, x, count_include_pad=self.count_include_pad)
+        return self._run(F.avg_pool2d, x, ceil_mode=self.ceil_mode, count_include_pad=self.count_include_pad,
+                         divisor_override=self.divisor_override)
 
 
 class AdaptiveAvgPool2d(Module):

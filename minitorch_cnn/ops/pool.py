@@ -41,24 +41,40 @@ def _pool_args(op, x, kernel_size, stride, padding):
 INTEGERS = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0):
+def _refuse_unbuilt(op, **arguments):
+    """torch's parameters whose feature is not built here: accepted at their default, refused by
+    name otherwise (name=(value, default)), so a positional argument never lands in the wrong one."""
+    for name, (value, default) in arguments.items():
+        if value != default:
+            raise RuntimeError(f"{op}: {name}={value!r} is not supported by minitorch_cnn "
+                                      f"(only {name}={default!r}); this call needs real PyTorch")
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """F.max_pool2d: (N, C, H, W) or unbatched (C, H, W) -> (N, C, out_h, out_w), each window's
     maximum; stride defaults to kernel_size, padding is −∞ (never chosen over a real pixel).
-    dx = g routed to each window's argmax (the first, on ties; the last NaN)."""
+    dx = g routed to each window's argmax (the first, on ties; the last NaN).
+    torch's dilation, ceil_mode and return_indices are taken at their defaults only."""
     _check_pool_input("max_pool2d", x, INTEGERS)
+    _refuse_unbuilt("max_pool2d", dilation=(pair(dilation, "max_pool2d: dilation", 1), (1, 1)),
+                    ceil_mode=(bool(ceil_mode), False), return_indices=(bool(return_indices), False))
     if x.ndim == 3:
         return max_pool2d(x.unsqueeze(0), kernel_size, stride, padding).squeeze(0)
     kernel_size, stride, padding = _pool_args("max_pool2d", x, kernel_size, stride, padding)
     return choose(core_pool.MaxPool2d, x).apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad=True):
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
     """F.avg_pool2d: (N, C, H, W) or unbatched (C, H, W) -> (N, C, out_h, out_w), each window's mean;
     padding is 0, counted in the mean unless count_include_pad=False.
-    dx = g / divisor spread over the window."""
+    dx = g / divisor spread over the window.  torch's parameter order (ceil_mode is the 5th);
+    ceil_mode and divisor_override are taken at their defaults only."""
     _check_pool_input("avg_pool2d", x, ("int64",))
+    _refuse_unbuilt("avg_pool2d", ceil_mode=(bool(ceil_mode), False), divisor_override=(divisor_override, None))
     if x.ndim == 3:
-        return avg_pool2d(x.unsqueeze(0), kernel_size, stride, padding, count_include_pad).squeeze(0)
+        return avg_pool2d(x.unsqueeze(0), kernel_size, stride, padding,
+                          count_include_pad=count_include_pad).squeeze(0)
     kernel_size, stride, padding = _pool_args("avg_pool2d", x, kernel_size, stride, padding)
     return choose(core_pool.AvgPool2d, x).apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
                                               count_include_pad=bool(count_include_pad))
