@@ -25,6 +25,9 @@ def tensor(data, requires_grad=False, dtype=None, device="cpu"):
     if hasattr(data, "__array__") or hasattr(data, "__cuda_array_interface__"):
         xp = backend.get_array_module(data)
         array = xp.array(data, dtype=as_dtype(dtype), copy=True)
+        if array.dtype.kind not in "biuf":   # complex, strings, objects: the engine has no kernels for them
+            raise TypeError(f"tensor: expected an array of numbers, got dtype {array.dtype} "
+                            f"(complex dtypes are not supported)")
     else:
         try:
             array = np.array(data)
@@ -38,6 +41,8 @@ def tensor(data, requires_grad=False, dtype=None, device="cpu"):
         elif dtype is None and array.dtype.kind == "i":
             array = array.astype(np.int64)
         elif dtype is not None:
+            if as_dtype(dtype).kind not in "biuf":
+                raise TypeError(f"tensor: dtype {as_dtype(dtype)} is not supported (complex dtypes are not)")
             array = array.astype(as_dtype(dtype))
     array = backend.to_device(array, device)
     if requires_grad and array.dtype.kind not in "fc":
