@@ -50,7 +50,8 @@ class TensorDataset(Dataset):
         return int(self.tensors[0].shape[0])
 
     def __getitem__(self, index):
-        index = _check_index(index, len(self), "TensorDataset")
+        # a slice selects rows of every array, as torch's TensorDataset (whose tensors slice so)
+        index = index if isinstance(index, slice) else _check_index(index, len(self), "TensorDataset")
         return tuple(a[index] for a in self.tensors)
 
     def arrays(self):

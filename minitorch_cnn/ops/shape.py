@@ -284,8 +284,16 @@ def unsqueeze(x, dim):
 
 
 def squeeze(x, dim=None):
+    """x with its size-1 dims removed: all of them, the one `dim` names, or each of a tuple of
+    dims (torch >= 2.0); a named dim whose size is not 1 stays."""
     if dim is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
+    if isinstance(dim, (tuple, list)):
+        dims = [normalize_dim(size_arg("squeeze", d, "dim"), x.ndim, "squeeze") for d in dim]
+        repeated = {d for d in dims if dims.count(d) > 1}
+        if repeated:
+            raise RuntimeError(f"squeeze: dim {min(repeated)} appears multiple times in the list of dims {tuple(dim)}")
+        return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1)))
     dim = normalize_dim(dim, x.ndim, "squeeze")
     if x.ndim == 0:
         return reshape(x, ())
