@@ -61,14 +61,16 @@ class _TensorMethods:
         autograd.backward(self, grad, retain_graph=retain_graph)
 
     def requires_grad_(self, flag=True):
-        if flag and self.dtype.kind not in "fc":
-            raise RuntimeError(f"requires_grad_: only floating point tensors can require gradients, "
-                               f"got dtype {self.dtype}")
-        if not flag and not self.is_leaf:
-            raise RuntimeError("requires_grad_: you can only change requires_grad flags of leaf "
-                               "variables; use detach() to get a tensor that does not require grad")
+        _check_requires_grad(self, flag, "requires_grad_")
         self.requires_grad = bool(flag)
         return self
+
+    def _set_requires_grad(self, flag):
+        """x.requires_grad = flag, with torch's two refusals (the core stores the plain flag)."""
+        _check_requires_grad(self, flag, "requires_grad")
+        self.__dict__["requires_grad"] = bool(flag)
+
+    requires_grad = property(lambda self: self.__dict__.get("requires_grad", False), _set_requires_grad)
 
     # ---- in-place ops (rules and version counting in ops/inplace.py) -------
     def add_(self, other, *, alpha=1):
@@ -237,6 +239,14 @@ class _TensorMethods:
     def sigmoid(self): return activation.sigmoid(self)
     def softmax(self, dim):     return activation.softmax(self, dim)
     def log_softmax(self, dim): return activation.log_softmax(self, dim)
+
+
+def _check_requires_grad(tensor, flag, op):
+    if flag and tensor.dtype.kind not in "fc":
+        raise RuntimeError(f"{op}: only floating point tensors can require gradients, got dtype {tensor.dtype}")
+    if not flag and getattr(tensor, "_node", None) is not None:    # (None while __init__ runs)
+        raise RuntimeError(f"{op}: you can only change requires_grad flags of leaf variables; use "
+                           f"detach() to get a tensor that does not require grad")
 
 
 def _some(op, args):

@@ -88,7 +88,7 @@ class Function:
         # NaN and inf propagate silently, as in torch: NumPy would warn on inf - inf, 0/0, log(0).
         with np.errstate(all="ignore"):
             out = Tensor(cls.forward(ctx, *arrays, **params))
-        if record:
+        if record and out.dtype.kind in "fc":      # integer and bool results carry no gradient
             out.requires_grad, out._node = True, ctx
         versions.after_forward(ctx, out, tensors)                    # [versions]
         return out
