@@ -1,5 +1,5 @@
-"""Calls that crashed with NumPy's words (issue 21's list): ReLU's backward on a 0-d tensor,
-squeeze with a tuple of dims, a TensorDataset sliced."""
+"""Calls that crashed with NumPy's words or answered differently from torch (issue 21's lists): ReLU's
+backward on a 0-d tensor, squeeze with a tuple of dims, a TensorDataset sliced, x[::-1]."""
 import numpy as np
 import pytest
 
@@ -46,3 +46,13 @@ def test_a_tensor_dataset_slices_every_array():
     np.testing.assert_array_equal(np.asarray(ys), [0, 4, 8])
     with pytest.raises(IndexError):
         data[5]
+
+
+@pytest.mark.parametrize("index", [np.s_[::-1], np.s_[:, ::-2], np.s_[1, 3:0:-1], np.s_[::0]])
+def test_a_negative_or_zero_step_is_refused_as_torch_refuses_it(index):
+    """x[::-1] gave the reversed tensor here; torch has no negative strides and refuses it."""
+    with pytest.raises(ValueError, match="getitem: step must be greater than zero"):
+        mt.zeros(4, 5)[index]
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError):
+        torch.zeros(4, 5)[index]

@@ -236,7 +236,6 @@ def test_functional_flatten(grad_check, rng):
 INDICES = {
     "int": lambda x: x[1],
     "slice": lambda x: x[1:, ::2],
-    "negative step": lambda x: x[::-1, 1],
     "ellipsis": lambda x: x[..., 1],
     "newaxis": lambda x: x[None, 0],
     "repeated rows": lambda x: x[[0, 0, 2, 0]],

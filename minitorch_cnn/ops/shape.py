@@ -378,7 +378,16 @@ def _advanced_indices_select_something(parts):
         return False
 
 
+def _refuse_negative_steps(index):
+    """torch's tensors have no negative strides, so x[::-1] is an error there (flip() reverses)."""
+    for part in index if isinstance(index, tuple) else (index,):
+        if isinstance(part, slice) and part.step is not None and operator.index(part.step) <= 0:
+            raise ValueError(f"getitem: step must be greater than zero, got {part.step} in {part} "
+                             f"(torch refuses negative steps)")
+
+
 def getitem(x, index):
+    _refuse_negative_steps(index)
     index = to_array_index(index)
     if _wraps_out_of_range(x.data):
         check_index_bounds("getitem", index, x.shape)
