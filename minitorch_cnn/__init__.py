@@ -13,7 +13,10 @@ from .ops.elementwise import (abs, add, clamp, clip, div, eq, exp, ge, gt, le, l
 from .ops.join import cat, concat, stack
 from .ops.reduce import (amax, amin, argmax, argmin, max, mean, min, norm, std, sum,  # noqa: A004
                          topk, var)
-from .ops.shape import clone, reshape
+from .ops.shape import clone, flatten, reshape
+from .ops.matmul import bmm, matmul, mm
+from .ops.activation import relu, sigmoid, tanh
+from .ops.activation import top_level_log_softmax as log_softmax, top_level_softmax as softmax
 from . import nn, optim  # noqa: E402  (need Tensor)
 from . import models  # noqa: E402
 from .graph import to_dot  # noqa: E402  (names leaves through nn.Module)
@@ -33,6 +36,7 @@ __all__ = [
     "abs", "add", "amax", "amin", "argmax", "argmin", "cat", "clamp", "clip", "clone", "concat", "div",
     "eq", "exp", "ge", "gt", "le", "log", "lt", "masked_fill", "max", "mean", "min", "mul", "ne", "neg",
     "norm", "pow", "reshape", "sqrt", "stack", "std", "sub", "sum", "topk", "var", "where",
+    "bmm", "flatten", "log_softmax", "matmul", "mm", "relu", "sigmoid", "softmax", "tanh",
     # modules and tools
     "backend", "backends", "cuda", "load", "models", "nn", "optim", "save", "summary", "to_dot",
 ]

@@ -88,3 +88,15 @@ def log_softmax(x, dim, _stacklevel=3, dtype=None):
     dx = g − softmax(x) · Σ_dim g.  (_stacklevel: torch's signature; unused.)"""
     x, axis = _softmax_input(x, dim, dtype, "log_softmax")
     return choose(core_activation.LogSoftmax, x).apply(x, dim=axis)
+
+
+# torch.softmax and torch.log_softmax take (input, dim, dtype): F's have _stacklevel third, so the
+# top-level names get these, and a positional dtype lands where torch puts it.
+def top_level_softmax(input, dim, dtype=None):  # noqa: A002  (torch's parameter name)
+    """torch.softmax(input, dim, dtype=None): F.softmax with torch's top-level parameter order."""
+    return softmax(input, dim, dtype=dtype)
+
+
+def top_level_log_softmax(input, dim, dtype=None):  # noqa: A002
+    """torch.log_softmax(input, dim, dtype=None): F.log_softmax with the top-level order."""
+    return log_softmax(input, dim, dtype=dtype)

@@ -29,6 +29,24 @@ def matmul(a, b):
     return choose(core_linear.MatMul).apply(a, b)
 
 
+def mm(input, mat2):  # noqa: A002  (torch's parameter names)
+    """torch.mm: a (n, k) @ b (k, m) -> (n, m), 2-D operands only (no broadcasting)."""
+    for operand in (input, mat2):
+        if isinstance(operand, Tensor) and operand.ndim != 2:
+            raise ValueError(f"mm: expected 2-D operands, got shapes {input.shape} and {mat2.shape}")
+    return matmul(input, mat2)
+
+
+def bmm(input, mat2):  # noqa: A002
+    """torch.bmm: a (b, n, k) @ b (b, k, m) -> (b, n, m), 3-D operands with the same batch size."""
+    for operand in (input, mat2):
+        if isinstance(operand, Tensor) and operand.ndim != 3:
+            raise ValueError(f"bmm: expected 3-D operands, got shapes {input.shape} and {mat2.shape}")
+    if isinstance(input, Tensor) and isinstance(mat2, Tensor) and input.shape[0] != mat2.shape[0]:
+        raise ValueError(f"bmm: expected the same batch size, got shapes {input.shape} and {mat2.shape}")
+    return matmul(input, mat2)
+
+
 def linear(x, weight, bias=None):
     """F.linear: x (*, in) @ weight (out, in)ᵀ + bias (out,) -> (*, out);  dx = g W,  dW = gᵀ x,  db = Σ g.
     A 1-D weight (in,) gives x @ weight, shape (*)."""
