@@ -8,5 +8,3 @@ from .core.autograd import (Context, Function, accumulate, backward, enable_grad
                             is_grad_enabled, no_grad, post_order, topological_order)
 from .core.hooks import register_post_backward_hook  # noqa: F401
 from .core.versions import VersionCounter  # noqa: F401
-
-run_backward = backward

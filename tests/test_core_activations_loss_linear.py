@@ -21,8 +21,8 @@ from minitorch_cnn.core import dropout as core_dropout
 from minitorch_cnn.core import linear as core_linear
 from minitorch_cnn.core import loss as core_loss
 from minitorch_cnn.nn import functional as F
+from _modes import TOL, assert_same_run
 
-TOL = dict(rtol=1e-12, atol=1e-12)
 SHAPES = [(), (1,), (7,), (3, 4), (2, 3, 4), (2, 3, 4, 5)]
 
 
@@ -51,12 +51,7 @@ def both_modes(op, arrays, core_class, seed=None):
     assert fast_fn is fast.replacements().get(core_class, core_class)
     assert core_fn.__name__ == fast_fn.__name__
     assert core_out.shape == fast_out.shape and core_out.dtype == fast_out.dtype
-    np.testing.assert_allclose(core_out, fast_out, **TOL)
-    for core_grad, fast_grad in zip(core_grads, fast_grads):
-        assert (core_grad is None) == (fast_grad is None)
-        if core_grad is not None:
-            assert core_grad.shape == fast_grad.shape
-            np.testing.assert_allclose(core_grad, fast_grad, **TOL)
+    assert_same_run(core_out, core_grads, fast_out, fast_grads)
     return core_out, core_grads, grad
 
 

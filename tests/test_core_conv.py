@@ -17,8 +17,8 @@ from minitorch_cnn.backends import fast
 from minitorch_cnn.core import conv as core_conv
 from minitorch_cnn.fast import conv as fast_conv
 from minitorch_cnn.nn import functional as F
+from _modes import TOL, assert_same_run
 
-TOL = dict(rtol=1e-12, atol=1e-12)
 
 
 def geometry(batch, c_per_group, o_per_group, hw, kernel, stride, padding, dilation, groups):
@@ -62,13 +62,8 @@ def test_core_conv2d_is_the_fast_one(x_shape, w_shape, stride, padding, dilation
     fast_out, fast_fn, fast_grads = run(x, w, b, *args, enabled=True)
     assert core_fn is core_conv.Conv2d and fast_fn is fast_conv.Conv2d
     assert core_fn.__name__ == fast_fn.__name__ == "Conv2d"
-    np.testing.assert_allclose(core_out, fast_out, **TOL)
+    assert_same_run(core_out, core_grads, fast_out, fast_grads)
     np.testing.assert_allclose(core_out, reference.conv2d(x, w, b, *args), **TOL)
-    for core_grad, fast_grad in zip(core_grads, fast_grads):
-        assert (core_grad is None) == (fast_grad is None)
-        if core_grad is not None:
-            assert core_grad.shape == fast_grad.shape
-            np.testing.assert_allclose(core_grad, fast_grad, **TOL)
 
 
 @pytest.mark.parametrize("x_shape, w_shape, stride, padding, dilation, groups", CASES[:7])

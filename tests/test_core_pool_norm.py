@@ -19,8 +19,8 @@ from minitorch_cnn.core import pool as core_pool
 from minitorch_cnn.fast import norm as fast_norm
 from minitorch_cnn.fast import pool as fast_pool
 from minitorch_cnn.nn import functional as F
+from _modes import TOL, assert_same_run
 
-TOL = dict(rtol=1e-12, atol=1e-12)
 
 # (x_shape, kernel, stride, padding): LeNet's pool, overlapping 3/2 pad 1, non-square
 # kernels, strides and paddings, one window, then a product grid.
@@ -66,12 +66,7 @@ def both_modes(op, arrays, core_class, fast_class, seed=1):
     if core_class is not None:
         assert core_fn is core_class and fast_fn is fast_class
         assert core_fn.__name__ == fast_fn.__name__
-    np.testing.assert_allclose(core_out, fast_out, **TOL)
-    for core_grad, fast_grad in zip(core_grads, fast_grads):
-        assert (core_grad is None) == (fast_grad is None)
-        if core_grad is not None:
-            assert core_grad.shape == fast_grad.shape
-            np.testing.assert_allclose(core_grad, fast_grad, **TOL)
+    assert_same_run(core_out, core_grads, fast_out, fast_grads)
     return core_out, core_grads, grad
 
 
@@ -196,11 +191,7 @@ def batch_norm_both_modes(x, w, b, stats, training, momentum):
     (core_out, core_fn, core_grads, g), (fast_out, fast_fn, fast_grads, _) = results
     assert core_fn is core_norm.BatchNorm and fast_fn is fast_norm.BatchNorm
     assert core_fn.__name__ == fast_fn.__name__
-    np.testing.assert_allclose(core_out, fast_out, **TOL)
-    for core_grad, fast_grad in zip(core_grads, fast_grads):
-        assert (core_grad is None) == (fast_grad is None)
-        if core_grad is not None:
-            np.testing.assert_allclose(core_grad, fast_grad, **TOL)
+    assert_same_run(core_out, core_grads, fast_out, fast_grads)
     return (core_out, core_grads, g), after
 
 

@@ -67,10 +67,6 @@ def replacements():
     return dict(_replacements)
 
 
-def is_enabled():
-    return enabled
-
-
 def set_flags(_enabled=None):
     """Set `enabled` (None leaves it); returns the previous value, as torch's set_flags."""
     global enabled

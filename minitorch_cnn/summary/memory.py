@@ -9,7 +9,7 @@ batch (all there before it starts):
     those outputs (a convolution's im2col columns `col`, a max-pool's argmax, a dropout
     mask, a batch norm's normalised input).  The graph keeps every op's inputs, so all
     outputs live until the step ends; the saved arrays are freed one op at a time as the
-    backward passes it (autograd.run_backward);
+    backward passes it (core/autograd.py's backward);
   * backward of op k: its incoming gradient (shaped like its output), its temporaries, the
     gradients it returns (shaped like its inputs), and the parameter gradients written so far.
 
