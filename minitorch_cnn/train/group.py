@@ -3,6 +3,7 @@ DistributedDataParallel's gradient all-reduce, and the ranks' agreement before e
 import math
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -62,6 +63,9 @@ class _Group:
         """End every rank now (MPI_Abort): for a failure on some ranks only, which would leave the
         others waiting in a collective forever."""
         self.stderr.flush()
+        # mpiexec forwards each rank's output through a pipe and stops reading it once the abort
+        # lands, so the message just flushed was sometimes lost (seen once in CI); give it a moment.
+        time.sleep(0.5)
         from mpi4py import MPI
         MPI.COMM_WORLD.Abort(status)
 
