@@ -13,7 +13,7 @@ from .versions import VersionCounter
 class Tensor:
     """A node of the computation graph.
 
-    data           the raw array (numpy.ndarray on 'cpu', cupy.ndarray on 'cuda')
+    array          the raw array (numpy.ndarray on 'cpu', cupy.ndarray on 'cuda')
     grad           a Tensor shaped like data, filled in by backward(), or None
     requires_grad  whether ops on this tensor are recorded for backward()
     _node          the Context of the op that made it, None for a leaf (core/autograd.py)
@@ -22,20 +22,23 @@ class Tensor:
 
     def __init__(self, data, requires_grad=False):
         if isinstance(data, Tensor):
-            data = data.data
+            data = data.array
         elif isinstance(data, np.generic) or not hasattr(data, "shape"):
             data = np.asarray(data)
-        self.data = data
+        self.array = data
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self._node = None
         self._retains_grad = False
         self._version_counter = VersionCounter()   # bumped by every in-place write
 
-    shape = property(lambda self: tuple(self.data.shape))
-    dtype = property(lambda self: self.data.dtype)
-    ndim = property(lambda self: self.data.ndim)
-    device = property(lambda self: backend.device_of(self.data))
+    # TEMPORARY (issue 21 in progress): .data still returns the raw array; it becomes torch's
+    # Tensor view once every caller reads .array
+    data = property(lambda self: self.array, lambda self, value: setattr(self, "array", value))
+    shape = property(lambda self: tuple(self.array.shape))
+    dtype = property(lambda self: self.array.dtype)
+    ndim = property(lambda self: self.array.ndim)
+    device = property(lambda self: backend.device_of(self.array))
     is_leaf = property(lambda self: self._node is None)
     grad_fn = property(lambda self: None if self._node is None else self._node.function)
     _version = property(lambda self: self._version_counter.value)
@@ -43,7 +46,7 @@ class Tensor:
     def detach(self):
         """The same data, cut from the graph (and the same version counter: an in-place write
         to either is seen by both)."""
-        out = Tensor(self.data)
+        out = Tensor(self.array)
         out._version_counter = self._version_counter
         return out
 
