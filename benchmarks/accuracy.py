@@ -74,7 +74,7 @@ def accuracy_minitorch(model, x, y):
     correct = 0
     with mt.no_grad():
         for i in range(0, len(x), 1000):
-            correct += int((model(mt.Tensor(x[i:i + 1000])).argmax(axis=1).data == y[i:i + 1000]).sum())
+            correct += int((model(mt.Tensor(x[i:i + 1000])).argmax(axis=1).array == y[i:i + 1000]).sum())
     return correct / len(x)
 
 

@@ -85,7 +85,7 @@ def worker(batch, steps, repeats):
     result = {"ranks": ranks, "batch_per_rank": batch, "step_ms": 1e3 * statistics.median(step_seconds),
               "images_per_s": ranks * batch / statistics.median(step_seconds),
               "allreduce_ms_per_step": 1e3 * statistics.median(reduce_per_step) if ranks > 1 else 0.0,
-              "gradient_bytes": int(sum(p.data.nbytes for p in model.parameters()))}
+              "gradient_bytes": int(sum(p.array.nbytes for p in model.parameters()))}
     if ranks > 1:
         result["standalone_allreduce"] = [_standalone_allreduce(dist, name, ranks) for name in ALLREDUCE_MODELS]
     if rank == 0:
@@ -107,7 +107,7 @@ def _timed(function, total):
 def _standalone_allreduce(dist, name, ranks, calls=30):
     """The median time of one in-place MPI Allreduce(SUM) of a float32 buffer of `name`'s gradient size."""
     from minitorch_cnn.models import get_model
-    n = sum(p.data.size for p in get_model(name).parameters())
+    n = sum(p.array.size for p in get_model(name).parameters())
     buffer = np.ones(n, dtype=np.float32)
     group = dist._require_group("bench")
     from mpi4py import MPI

@@ -112,7 +112,7 @@ class EngineRun:
 
     def logits(self, i):
         with self.mt.no_grad():
-            return self.mt.backend.to_numpy(self.model.eval()(self.batches[i][0]).data)
+            return self.mt.backend.to_numpy(self.model.eval()(self.batches[i][0]).array)
 
 
 class TorchRun:

@@ -3,7 +3,7 @@
     mpiexec -n 2 python train.py        # each rank: init_process_group(); model = DistributedDataParallel(model)
 
 One process group (MPI's COMM_WORLD: the ranks `mpiexec -n N` starts, on one machine or on
-the hosts of a hostfile), and collectives on Tensors done in place on `tensor.data`:
+the hosts of a hostfile), and collectives on Tensors done in place on `tensor.array`:
 
     init_process_group(backend="mpi")     "nccl": the same group, with CuPy arrays reduced by NCCL
     get_rank(), get_world_size(), barrier(), all_reduce(t, op), broadcast(t, src), destroy_process_group()
@@ -146,11 +146,11 @@ def all_reduce(tensor, op=ReduceOp.SUM):
         raise ValueError(f"all_reduce does not support {op.upper()} on complex tensors")
     if tensor.dtype == np.bool_:
         # MPI has no reductions on bool: as bytes, SUM saturates to True (logical or), as torch's
-        _all_reduce_array(group, tensor.data.view(np.uint8), ReduceOp.MIN if op == ReduceOp.MIN else ReduceOp.MAX)
+        _all_reduce_array(group, tensor.array.view(np.uint8), ReduceOp.MIN if op == ReduceOp.MIN else ReduceOp.MAX)
     else:
-        _all_reduce_array(group, tensor.data, ReduceOp.SUM if op == ReduceOp.AVG else op)
+        _all_reduce_array(group, tensor.array, ReduceOp.SUM if op == ReduceOp.AVG else op)
     if op == ReduceOp.AVG:
-        tensor.data /= group.size
+        tensor.array /= group.size
     tensor._version_counter.value += 1
 
 
@@ -190,7 +190,7 @@ def broadcast(tensor, src=0):
     _check_tensor("broadcast", tensor)
     if isinstance(src, bool) or not isinstance(src, (int, np.integer)) or not 0 <= src < group.size:
         raise ValueError(f"broadcast: src must be a rank in [0, {group.size - 1}], got {src!r}")
-    _broadcast_array(group, tensor.data, int(src))
+    _broadcast_array(group, tensor.array, int(src))
     tensor._version_counter.value += 1
 
 
@@ -256,7 +256,7 @@ class DistributedDataParallel(Module):
         self._require_sync = True
         self._pending_sync = False
         for tensor in list(module.parameters()) + list(module.buffers()):
-            _broadcast_array(self._group, tensor.data, 0)
+            _broadcast_array(self._group, tensor.array, 0)
         self._hook_handle = _weak_hook(self)
 
     @contextlib.contextmanager
@@ -276,7 +276,7 @@ class DistributedDataParallel(Module):
             self._pending_sync = self._require_sync
             if self._require_sync and self.broadcast_buffers and self._group.size > 1:
                 for buffer in self.module.buffers():
-                    _broadcast_array(self._group, buffer.data, 0)
+                    _broadcast_array(self._group, buffer.array, 0)
         return self.module(*args, **kwargs)
 
     def _after_backward(self):
@@ -298,28 +298,28 @@ class DistributedDataParallel(Module):
             if not used:
                 continue
             if bucket and (p.dtype != bucket[0].dtype or p.device != bucket[0].device
-                           or bucket_bytes + p.data.nbytes > cap_bytes):
+                           or bucket_bytes + p.array.nbytes > cap_bytes):
                 self._reduce_bucket(bucket)
                 bucket, bucket_bytes = [], 0
             bucket.append(p)
-            bucket_bytes += p.data.nbytes
+            bucket_bytes += p.array.nbytes
         if bucket:
             self._reduce_bucket(bucket)
 
     def _reduce_bucket(self, params):
-        xp = backend.get_array_module(params[0].data)
-        flat = xp.concatenate([(xp.zeros(p.data.size, dtype=p.dtype) if p.grad is None
-                                else p.grad.data.reshape(-1)) for p in params])
+        xp = backend.get_array_module(params[0].array)
+        flat = xp.concatenate([(xp.zeros(p.array.size, dtype=p.dtype) if p.grad is None
+                                else p.grad.array.reshape(-1)) for p in params])
         _all_reduce_array(self._group, flat, ReduceOp.SUM)
         flat /= self._group.size
         offset = 0
         for p in params:
-            values = flat[offset:offset + p.data.size].reshape(p.shape)
-            offset += p.data.size
+            values = flat[offset:offset + p.array.size].reshape(p.shape)
+            offset += p.array.size
             if p.grad is None:
                 p.grad = Tensor(values.copy())
             else:
-                p.grad.data[...] = values
+                p.grad.array[...] = values
 
     def state_dict(self):
         return self.module.state_dict()

@@ -39,8 +39,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exceptio
 
 
 def _gradcheck(fn, inputs, eps, atol, rtol, seed):
-    inputs = [Tensor(backend.get_array_module(x.data).array(
-                         x.data, dtype=np.float64 if x.dtype.kind == "f" else None, order="C", copy=True),
+    inputs = [Tensor(backend.get_array_module(x.array).array(
+                         x.array, dtype=np.float64 if x.dtype.kind == "f" else None, order="C", copy=True),
                      requires_grad=x.requires_grad) if isinstance(x, Tensor) else x
               for x in inputs]
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
@@ -52,7 +52,7 @@ def _gradcheck(fn, inputs, eps, atol, rtol, seed):
 
     def scalar(*xs):
         with no_grad():
-            return sum(float(backend.to_numpy((o.data * backend.to_device(v, o.device))).sum())
+            return sum(float(backend.to_numpy((o.array * backend.to_device(v, o.device))).sum())
                        for o, v in zip(_outputs(fn, xs), cotangents))
 
     # analytical: backprop Σ v·out
@@ -67,9 +67,9 @@ def _gradcheck(fn, inputs, eps, atol, rtol, seed):
 
     for i in checked:
         x = inputs[i]
-        analytical = np.zeros(x.shape) if x.grad is None else backend.to_numpy(x.grad.data)
+        analytical = np.zeros(x.shape) if x.grad is None else backend.to_numpy(x.grad.array)
         numerical = np.zeros(x.shape)
-        flat = x.data.reshape(-1)    # a view: perturb in place, restore after
+        flat = x.array.reshape(-1)    # a view: perturb in place, restore after
         for k in range(flat.size):
             original = flat[k].item()
             flat[k] = original + eps

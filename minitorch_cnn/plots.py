@@ -128,7 +128,7 @@ def _diverging_cmap():
 
 def _filters_figure(model):
     name, conv = _conv_layers(model, "write_filters")[0]
-    weights = backend.to_numpy(conv.weight.data).astype(np.float64)   # (out, in, kh, kw)
+    weights = backend.to_numpy(conv.weight.array).astype(np.float64)   # (out, in, kh, kw)
     count, in_channels, kh, kw = weights.shape
     # One picture per filter: several input channels are averaged, and the title says so.
     shown = weights.mean(axis=1)
@@ -156,7 +156,7 @@ def write_filters(model, out):
 def _as_image(image):
     """A (C, H, W) NumPy array from an array (NumPy or CuPy) or a Tensor."""
     from .tensor import Tensor
-    image = np.asarray(backend.to_numpy(image.data if isinstance(image, Tensor) else image))
+    image = np.asarray(backend.to_numpy(image.array if isinstance(image, Tensor) else image))
     if image.ndim != 3:
         raise ValueError(f"write_feature_maps: expected one image (C, H, W), got shape {image.shape}")
     return image
@@ -169,13 +169,13 @@ def _conv_outputs(model, image):
     from .tensor import Tensor
     convs = _conv_layers(model, "write_feature_maps")
     image = _as_image(image)
-    weight = convs[0][1].weight.data
+    weight = convs[0][1].weight.array
     batch = Tensor(backend.to_device(image[None].astype(weight.dtype), backend.device_of(weight)))
     captured = []
     names = {id(m): name for name, m in convs}
 
     def keep(module, inputs, output):
-        captured.append((names[id(module)], backend.to_numpy(output.data)[0]))
+        captured.append((names[id(module)], backend.to_numpy(output.array)[0]))
 
     # Each module's own flag, not just the root's: a caller may have frozen parts in eval mode.
     modes = [(m, m.training) for m in model.modules()]

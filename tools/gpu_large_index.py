@@ -98,8 +98,8 @@ def _run_op_case(cp, mt, op, x_shape, g_scale, picks_per_image, seed, check_x=Tr
     reference = mt.Tensor(xs, requires_grad=True)
     y_ref = op(reference)
     y_ref.backward(mt.Tensor(_host_images(g_offsets, g_base, picks, g_scale)))
-    _compare("output", cp.asnumpy(y.data[cp.asarray(picks)]), y_ref.data, problems)
-    _compare("input gradient", cp.asnumpy(xt.grad.data[cp.asarray(picks)]), reference.grad.data, problems)
+    _compare("output", cp.asnumpy(y.array[cp.asarray(picks)]), y_ref.array, problems)
+    _compare("input gradient", cp.asnumpy(xt.grad.array[cp.asarray(picks)]), reference.grad.array, problems)
     sizes = {"x": x.size, "out": int(np.prod(y.shape))}
     return problems, f"images {picks}; elements: " + ", ".join(f"{k} {v:,}" for k, v in sizes.items())
 
@@ -108,10 +108,10 @@ def conv_case(stride, padding, kernel, x_shape, out_channels):
     def run(cp, mt, F):
         w = mt.Tensor(cp.asarray(np.random.default_rng(5).integers(-2, 3, (out_channels, x_shape[1]) + kernel)
                                  .astype(np.float32)))
-        w_host = mt.Tensor(cp.asnumpy(w.data))
+        w_host = mt.Tensor(cp.asnumpy(w.array))
 
         def op(t):
-            weight = w if not isinstance(t.data, np.ndarray) else w_host
+            weight = w if not isinstance(t.array, np.ndarray) else w_host
             return F.conv2d(t, weight, stride=stride, padding=padding)
 
         def col_per_image(xs, ys):   # im2col's rows (output pixels) × columns (taps × channels)
@@ -168,10 +168,10 @@ def one_image_case(side):
             y_ref = F.max_pool2d(reference, 2)
             y_ref.backward(mt.Tensor(np.ones(y_ref.shape, dtype=np.float32)))
             o = top // 2
-            _compare(f"output rows {o}..{o + band // 2 - 1}", cp.asnumpy(y.data[:, :, o:o + band // 2, :]),
-                     y_ref.data, problems)
+            _compare(f"output rows {o}..{o + band // 2 - 1}", cp.asnumpy(y.array[:, :, o:o + band // 2, :]),
+                     y_ref.array, problems)
             _compare(f"input gradient rows {top}..{top + band - 1}",
-                     cp.asnumpy(xt.grad.data[:, :, top:top + band, :]), reference.grad.data, problems)
+                     cp.asnumpy(xt.grad.array[:, :, top:top + band, :]), reference.grad.array, problems)
         return problems, f"{pixels:,} pixels in one image computed; top and bottom bands exact"
     return run
 

@@ -219,12 +219,12 @@ def sanitize_case():
         x = mt.Tensor(cupy.asarray(rng.standard_normal((2, 3, 7, 9)).astype(dtype)), requires_grad=True)
         w = mt.Tensor(cupy.asarray(rng.standard_normal((4, 3, 3, 2)).astype(dtype)), requires_grad=True)
         y = F.conv2d(x, w, stride=(2, 1), padding=(1, 2), dilation=(2, 1))
-        y.backward(mt.Tensor(cupy.ones_like(y.data)))
+        y.backward(mt.Tensor(cupy.ones_like(y.array)))
         for pool in (lambda t: F.max_pool2d(t, 3, stride=2, padding=1),
                      lambda t: F.avg_pool2d(t, (2, 3), stride=(1, 2), padding=(1, 1))):
             x.grad = None
             out = pool(x)
-            out.backward(mt.Tensor(cupy.ones_like(out.data)))
+            out.backward(mt.Tensor(cupy.ones_like(out.array)))
         cupy.cuda.Device().synchronize()
     print("sanitize-case: conv2d, max_pool2d and avg_pool2d forward and backward ran "
           "(float32, float64)")

@@ -291,17 +291,17 @@ def t_adam_in_place():
         p.grad = mt.tensor(rng.standard_normal(p.shape).astype(F32))
     opt = mt.optim.Adam(params)
     opt.step()
-    moments = [(np.zeros_like(p.data), np.zeros_like(p.data)) for p in params]
+    moments = [(np.zeros_like(p.array), np.zeros_like(p.array)) for p in params]
 
     def with_temporaries(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, step=2):
         for p, (m, v) in zip(params, moments):
-            g = p.grad.data
+            g = p.grad.array
             m += (1 - beta1) * (g - m)
             v *= beta2
             v += (1 - beta2) * g * g
             denom = np.sqrt(v) / math.sqrt(1 - beta2 ** step)
             denom += eps
-            p.data -= lr / (1 - beta1 ** step) * (m / denom)
+            p.array -= lr / (1 - beta1 ** step) * (m / denom)
     compare("Adam step in place", opt.step, with_temporaries, number=10)
 
 

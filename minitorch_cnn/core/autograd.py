@@ -80,7 +80,7 @@ class Function:
     def apply(cls, *inputs, **params):
         """Run the op on Tensors; record it when any input requires grad."""
         tensors = [x if isinstance(x, Tensor) else None for x in inputs]
-        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        arrays = [x.array if isinstance(x, Tensor) else x for x in inputs]
         hooks.check_same_device(cls, tensors)                        # [hooks]
         needs = tuple(t is not None and t.requires_grad for t in tensors)
         record = _grad_enabled[0] and any(needs)
@@ -159,4 +159,4 @@ def accumulate(tensor, grad):
     if tensor.grad is None:
         tensor.grad = Tensor(grad.copy(order="K"))   # keep its memory order: no transposing copy
     else:
-        tensor.grad.data += grad
+        tensor.grad.array += grad

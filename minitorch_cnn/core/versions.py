@@ -34,11 +34,11 @@ def after_forward(ctx, out, tensors):
     """An op's output that views an input shares its counter; remember the versions of the
     tensors whose memory the op saved for its backward."""
     candidates = tensors
-    if getattr(out.data, "base", None) is None:
+    if getattr(out.array, "base", None) is None:
         # a fresh array (the op computed new values), or an input returned as it is
-        candidates = [t for t in tensors if t is not None and t.data is out.data]
+        candidates = [t for t in tensors if t is not None and t.array is out.array]
     for t in candidates:
-        if t is not None and aliases(out.data, t.data):
+        if t is not None and aliases(out.array, t.array):
             out._version_counter = t._version_counter
             t._version_counter.is_view = True
             break
@@ -51,7 +51,7 @@ def _versions_of_saved(saved, tensors):
         if not hasattr(array, "shape"):
             continue
         for t in tensors:
-            if t is not None and id(t._version_counter) not in versions and aliases(array, t.data):
+            if t is not None and id(t._version_counter) not in versions and aliases(array, t.array):
                 # shape and dtype, not the tensor: the output is among `tensors`, and holding it
                 # here would make a reference cycle that keeps every activation alive until gc runs
                 versions[id(t._version_counter)] = (t._version_counter, t._version_counter.value,

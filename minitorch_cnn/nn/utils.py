@@ -31,7 +31,7 @@ def _number(value, op, name):
             return float(value)          # torch's float(norm_type) takes 'inf'
         except ValueError:
             pass
-    if isinstance(value, Tensor) and value.data.size == 1:
+    if isinstance(value, Tensor) and value.array.size == 1:
         return float(value.item())
     if not isinstance(value, numbers.Real):
         raise TypeError(f"{op}: {name} must be a number, got {type(value).__name__}")
@@ -69,7 +69,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     op = "clip_grad_norm_"
     parameters = _parameters(parameters, op)
     max_norm, p = _number(max_norm, op, "max_norm"), _number(norm_type, op, "norm_type")
-    grads = [t.grad.data for t in parameters if t.grad is not None]
+    grads = [t.grad.array for t in parameters if t.grad is not None]
     if not grads:
         return Tensor(np.asarray(0.0, dtype=np.float32))
     if abs(p) == math.inf and any(g.size == 0 for g in grads):
@@ -102,7 +102,7 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     clip_value = _number(clip_value, op, "clip_value")
     for t in parameters:
         if t.grad is not None:
-            g = t.grad.data
+            g = t.grad.array
             xp = backend.get_array_module(g)
             xp.clip(g, -clip_value, clip_value, out=g)
 

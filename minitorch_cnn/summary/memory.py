@@ -88,8 +88,8 @@ def step_memory(model, loss_fn, input_shape, batch_size, layout="cpu", dtype=np.
     for node in nodes:
         for t in node.inputs:
             if t is not None and t is not x and t._node is not None:
-                outputs[id(_owner(t.data))] = _owner(t.data).nbytes
-    outputs[id(_owner(loss.data))] = _owner(loss.data).nbytes
+                outputs[id(_owner(t.array))] = _owner(t.array).nbytes
+    outputs[id(_owner(loss.array))] = _owner(loss.array).nbytes
     rows = []
     for node in nodes:
         name = node.function.__name__
@@ -105,13 +105,13 @@ def step_memory(model, loss_fn, input_shape, batch_size, layout="cpu", dtype=np.
                 nbytes *= 4                                   # the kernel's argmax is int32
             saved[id(owner)] = nbytes
         out_node = next((t for n in nodes for t in n.inputs if t is not None and t._node is node), loss)
-        input_grads = sum(t.data.nbytes for t, need in zip(node.inputs, node.needs_input_grad)
+        input_grads = sum(t.array.nbytes for t, need in zip(node.inputs, node.needs_input_grad)
                           if t is not None and need)
-        rows.append({"op": name, "output": out_node.data.nbytes, "saved": sum(saved.values()),
+        rows.append({"op": name, "output": out_node.array.nbytes, "saved": sum(saved.values()),
                      "col": node.saved[0].nbytes if name == "Conv2d" and node.saved else 0,
                      "temporaries": conv_backward_temporaries(node, layout) if name == "Conv2d" and node.saved else 0,
                      "input_grads": input_grads,
-                     "param_grads": sum(t.data.nbytes for t, need in zip(node.inputs, node.needs_input_grad)
+                     "param_grads": sum(t.array.nbytes for t, need in zip(node.inputs, node.needs_input_grad)
                                         if t is not None and need and t._node is None)})
     all_outputs = sum(outputs.values())
     end_of_forward = all_outputs + sum(r["saved"] for r in rows)

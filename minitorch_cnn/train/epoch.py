@@ -29,7 +29,7 @@ class StepWatch:
     def step_ready(self, loss, logits, y):
         self.reader.add(loss, logits, y)
         if self.group is not None:
-            _agree_on_step(self.group, loss.data, self.ctrl_c, self.reader)
+            _agree_on_step(self.group, loss.array, self.ctrl_c, self.reader)
         self.reader.read_if_free()
 
     def step_taken(self):

@@ -23,7 +23,7 @@ class _Group:
     def _reduce(self, values, op):
         numbers = Tensor(np.asarray(values, dtype=np.float64))
         self.dist.all_reduce(numbers, op)
-        return numbers.data.tolist()
+        return numbers.array.tolist()
 
     def sum(self, values):
         return self._reduce(values, self.dist.ReduceOp.SUM)
@@ -35,7 +35,7 @@ class _Group:
     def broadcast_int(self, value):
         number = Tensor(np.asarray([value], dtype=np.float64))
         self.dist.broadcast(number, src=0)
-        return int(number.data[0])
+        return int(number.array[0])
 
     def broadcast_text(self, text):
         """Rank 0's `text` on every rank (the bytes travel as float64: exact, and any backend has it)."""
@@ -43,7 +43,7 @@ class _Group:
         length = self.broadcast_int(len(raw))
         data = Tensor(np.frombuffer(raw, dtype=np.uint8).astype(np.float64) if self.rank == 0 else np.zeros(length))
         self.dist.broadcast(data, src=0)
-        return bytes(data.data.astype(np.uint8).tolist()).decode()
+        return bytes(data.array.astype(np.uint8).tolist()).decode()
 
     def agree(self, step):
         """step() on every rank; when it raises UsageError on any rank, all stop with status 2 (Agreed),

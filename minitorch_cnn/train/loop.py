@@ -39,8 +39,8 @@ def evaluate(model, loader, label="evaluating"):
         for batch, (x, y) in enumerate(loader, 1):
             logits = model(x)
             # float64 sums of the float32 batch losses: what adding their .item()s would give
-            total_loss = total_loss + F.cross_entropy(logits, y, reduction="sum").data.astype(np.float64)
-            correct = correct + (logits.argmax(axis=1) == y).data.sum()
+            total_loss = total_loss + F.cross_entropy(logits, y, reduction="sum").array.astype(np.float64)
+            correct = correct + (logits.argmax(axis=1) == y).array.sum()
             seen += y.shape[0]
             progress.update(batch)
     model.train()

@@ -42,7 +42,7 @@ class StepReader:
 
     def add(self, loss, logits, y):
         """Keep a step's numbers, unread."""
-        self.pending.append((loss.data, (logits.argmax(axis=1) == y).data.sum(), y.shape[0]))
+        self.pending.append((loss.array, (logits.argmax(axis=1) == y).array.sum(), y.shape[0]))
 
     def drop_last(self):
         """Forget the last step added (one that is not taken)."""
