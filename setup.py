@@ -31,8 +31,9 @@ setup(
         "gradcheck": GRADCHECK,
         # The whole suite: the torch-parity tests, the plot tests and the MPI tests too.  torch 2.13.0 is the
         # CPU wheel this project's CI installs from local disk; any torch >= 2.1 works for the
-        # parity tests.
-        "test": GRADCHECK + ["torch>=2.1", "matplotlib>=3.5"] + DISTRIBUTED,
+        # parity tests.  expecttest: torch.testing._internal imports it, and tests/test_torch_opinfo.py
+        # runs PyTorch's own OpInfo/ModuleInfo samples from there.
+        "test": GRADCHECK + ["torch>=2.1", "matplotlib>=3.5", "expecttest"] + DISTRIBUTED,
         "distributed": DISTRIBUTED,
         # The GPU path: CuPy with its [ctk] extra, the CUDA libraries from PyPI that the path
         # loads (NVRTC compiles kernels/*.cu, cuBLAS runs every matmul, cuRAND draws dropout

@@ -126,7 +126,7 @@ def main():
         torch.manual_seed(args.seed)
         ours = get_model(name)
         theirs = getattr(torch_models, type(ours).__name__)()
-        theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+        theirs.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()})
         mt.manual_seed(args.seed)              # the dropout stream starts here, for both
         share_dropout_masks(theirs, args.seed)
         orders = [np.random.default_rng(args.seed + e).permutation(len(x_train)) for e in range(args.epochs)]

@@ -39,7 +39,7 @@ def make_pair(name, seed=0):
     mt.manual_seed(seed)
     ours = get_model(name)
     theirs = torch_models.TORCH_MODELS[name]()
-    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    theirs.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()})
     return ours, theirs
 
 
@@ -135,7 +135,7 @@ def op_profile(name, steps=21):
     over `steps` steps of each op's time and of the whole step (medians, because a noisy
     neighbour slows single steps of a shared machine by up to 40%)."""
     import minitorch_cnn as mt
-    from minitorch_cnn.autograd import Function
+    from minitorch_cnn.core.autograd import Function   # the engine's Functions (mt.Function)
     ours, _ = make_pair(name)
     x, y = batch(64)
     step = mt_stepper(ours)

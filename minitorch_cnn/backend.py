@@ -157,11 +157,16 @@ def cuda_is_available():
     return cuda_unavailable_reason() is None
 
 
+class CudaUnavailableError(RuntimeError, AssertionError):
+    """Device 'cuda' asked for where it cannot run.  torch raises AssertionError ("Torch not
+    compiled with CUDA enabled") or RuntimeError (no GPU) there; this is both."""
+
+
 def require_cuda():
     """Return cupy, or raise one sentence saying what failed (cuda_unavailable_reason)."""
     reason = cuda_unavailable_reason()
     if reason is not None:
-        raise RuntimeError(f"device 'cuda' cannot be used: {reason}")
+        raise CudaUnavailableError(f"device 'cuda' cannot be used: {reason}")
     return _cupy
 
 
@@ -170,16 +175,98 @@ def as_dtype(dtype):
     return None if dtype is None else np.dtype(getattr(dtype, "name", dtype))
 
 
-def normalize_device(device):
-    """'cpu' | 'cuda' | 'cuda:0' | None -> 'cpu' or 'cuda'."""
-    if device is None:
+# torch's device types: each names a device that mt.device accepts; only two run here
+DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve",
+                "fpga", "maia", "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
+
+
+class device:
+    """torch.device: a type and an optional index, `device("cuda:0")`, `device("cuda", 0)`,
+    `device(0)` (cuda:0); str() gives "cuda:0", repr() "device(type='cuda', index=0)".
+
+    One departure, kept so that `t.device == "cpu"` reads as it always has here: a device also
+    equals a string naming it ("cuda" equals cuda:0 too); torch's device never equals a string.
+    """
+
+    def __init__(self, type, index=None):   # noqa: A002  (torch's names)
+        if isinstance(type, device):
+            type, index = (type.type, type.index) if index is None else (type.type, index)
+        elif isinstance(type, int) and not isinstance(type, bool):
+            type, index = "cuda", type
+        elif not isinstance(type, str):
+            raise TypeError(f"device(): argument 'type' must be str, not {_name(type)}")
+        elif ":" in type:
+            if index is not None:
+                raise RuntimeError(f"type (string) must not include an index because index was "
+                                   f"passed explicitly: {type}")
+            type, _, text = type.partition(":")
+            if not text.isdigit() or (len(text) > 1 and text[0] == "0"):
+                raise RuntimeError(f"Invalid device string: '{type}:{text}'")
+            index = int(text)
+        if type not in DEVICE_TYPES:
+            raise RuntimeError(f"Expected one of {', '.join(DEVICE_TYPES)} device type at start "
+                               f"of device string: {type}")
+        if index is not None and (not isinstance(index, int) or isinstance(index, bool)):
+            raise TypeError(f"device(): argument 'index' must be int, not {_name(index)}")
+        if index is not None and index < 0:
+            raise RuntimeError("Device index must not be negative")
+        self.type, self.index = type, index
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self):
+        index = "" if self.index is None else f", index={self.index}"
+        return f"device(type='{self.type}'{index})"
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            try:
+                other = device(other)
+            except RuntimeError:
+                return False
+            return other.type == self.type and (None in (other.index, self.index) or other.index == self.index)
+        if isinstance(other, device):
+            return (self.type, self.index) == (other.type, other.index)
+        return NotImplemented
+
+    def __lt__(self, other):       # (sorted(), for messages that list devices in a stable order)
+        return str(self) < str(other)
+
+    def __hash__(self):
+        return hash(self.type)     # equal to "cuda" and to cuda:0: the index cannot enter the hash
+
+    def __reduce__(self):
+        return device, (self.type, self.index)
+
+
+def _name(value):
+    return type(value).__name__
+
+
+def device_object(name):
+    """'cpu' | 'cuda' (what device_of says) -> the device a Tensor reports, as torch's:
+    device(type='cpu') and device(type='cuda', index=0)."""
+    return _CPU if name == "cpu" else _CUDA0
+
+
+def normalize_device(device_):
+    """'cpu' | 'cuda' | 'cuda:0' | mt.device | None -> 'cpu' or 'cuda' (one GPU: cuda:0)."""
+    if device_ is None:
         return "cpu"
-    name = str(getattr(device, "type", device)).lower()
-    if name == "cpu":
-        return "cpu"
-    if name == "cuda" or name.startswith("cuda:"):
-        return "cuda"
-    raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
+    if isinstance(device_, int) and not isinstance(device_, bool):
+        device_ = device(device_)
+    if isinstance(device_, str):
+        try:
+            device_ = device(device_.lower())
+        except RuntimeError:
+            raise ValueError(f"unknown device {device_!r}: expected 'cpu' or 'cuda'") from None
+    name = getattr(device_, "type", None)
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"unknown device {device_!r}: expected 'cpu' or 'cuda'")
+    if name == "cuda" and getattr(device_, "index", None) not in (None, 0):
+        raise ValueError(f"device {str(device_)!r}: minitorch_cnn runs on one GPU, cuda:0")
+    return name
 
 
 def get_array_module(array):
@@ -199,8 +286,7 @@ def device_of(array):
 
 def to_device(array, device):
     """Move (or keep) an array on `device`; copies only when it must move."""
-    device = normalize_device(device)
-    if device == "cpu":
+    if normalize_device(device) == "cpu":
         if isinstance(array, np.ndarray):
             return array
         if _cupy is not None and isinstance(array, _cupy.ndarray):
@@ -212,6 +298,9 @@ def to_device(array, device):
 
 def to_numpy(array):
     return to_device(array, "cpu")
+
+
+_CPU, _CUDA0 = device("cpu"), device("cuda", 0)
 
 
 def scatter_add(target, index, values):

@@ -13,6 +13,7 @@ import zipfile
 
 import numpy as np
 
+from . import backend
 from .serialization import atomic_write
 
 FORMAT = "minitorch_cnn.checkpoint/1"
@@ -23,13 +24,14 @@ class CheckpointError(ValueError):
 
 
 def save_checkpoint(path, model, optimizer=None, meta=None):
-    arrays = {f"model/{k}": v for k, v in model.state_dict().items()}
+    arrays = {f"model/{k}": backend.to_numpy(v.array) for k, v in model.state_dict().items()}
     meta = dict(meta or {}, format=FORMAT)
     if optimizer is not None:
         opt_state = optimizer.state_dict()
         for index, entries in opt_state["state"].items():
             for name, value in entries.items():
-                arrays[f"optimizer/{index}/{name}"] = np.asarray(value)
+                # state entries are Tensors (torch's layout; 'step' a 0-d float32), possibly on a GPU
+                arrays[f"optimizer/{index}/{name}"] = backend.to_numpy(getattr(value, "array", np.asarray(value)))
         meta["optimizer"] = {"class": type(optimizer).__name__, "param_groups": opt_state["param_groups"]}
     arrays["meta"] = np.array(json.dumps(meta))
     return atomic_write(path, lambda f: np.savez(f, **arrays))
@@ -63,7 +65,7 @@ def load_checkpoint(path, model, optimizer=None):
     model_state, optimizer_state, meta = read_checkpoint(path)
     try:
         model.load_state_dict(model_state)
-    except (KeyError, ValueError) as exc:
+    except (KeyError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"checkpoint {path} does not fit {type(model).__name__}: {exc}") from None
     if optimizer is not None:
         saved = meta.get("optimizer")

@@ -12,14 +12,70 @@ float16, float32, float64 = np.float16, np.float32, np.float64
 int8, int32, int64, uint8, bool_ = np.int8, np.int32, np.int64, np.uint8, np.bool_
 
 
-def tensor(data, requires_grad=False, dtype=None, device="cpu"):
+class _TorchEnum:
+    """A torch enum value (torch.strided, torch.preserve_format): printed, compared and hashed by
+    its torch name, so torch's own objects compare equal to it."""
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"torch.{self.name}"
+
+    __str__ = __repr__
+
+    def __eq__(self, other):
+        return str(other) == str(self)
+
+    def __hash__(self):
+        return hash(str(self))
+
+
+class layout(_TorchEnum):
+    """torch.layout: tensors here are dense (strided) only."""
+
+
+class memory_format(_TorchEnum):
+    """torch.memory_format: arrays here keep NumPy's layout; preserve_format and contiguous_format
+    are accepted, channels_last refused where it would change a result's strides."""
+
+
+strided = layout("strided")
+preserve_format, contiguous_format, channels_last = (memory_format(name) for name in
+                                                     ("preserve_format", "contiguous_format", "channels_last"))
+
+
+def check_unbuilt(op, out=None, layout=None, pin_memory=False, memory_format=None, generator=None):
+    """torch's factory parameters whose features are not built here: accepted at their defaults,
+    refused by name otherwise."""
+    if out is not None:
+        raise RuntimeError(f"{op}: out= is not supported by minitorch_cnn (only out=None); "
+                           f"use the returned tensor (or out.copy_(result))")
+    if layout is not None and str(layout) != str(strided):
+        raise RuntimeError(f"{op}: layout={layout} is not supported (only dense torch.strided tensors)")
+    if pin_memory:
+        raise RuntimeError(f"{op}: pin_memory=True is not supported for a new tensor here "
+                           f"(the DataLoader's pin_memory is the place for it)")
+    if memory_format is not None and str(memory_format) not in (str(preserve_format), str(contiguous_format)):
+        raise RuntimeError(f"{op}: memory_format={memory_format} is not supported (only "
+                           f"torch.preserve_format and torch.contiguous_format)")
+    if generator is not None:
+        raise RuntimeError(f"{op}: generator= is not supported by minitorch_cnn (only generator=None: "
+                           f"seed the engine's generator with manual_seed)")
+
+
+def _device(device):
+    return "cpu" if device is None else device
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """Make a new leaf tensor from data (always a copy, as torch.tensor).
 
     Dtype as in PyTorch: an array keeps its dtype; Python floats become float32,
     Python ints int64, bools bool.
     """
+    check_unbuilt("tensor", pin_memory=pin_memory)
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     elif hasattr(data, "detach") and hasattr(data, "numpy"):  # a torch tensor
         data = data.detach().cpu().numpy()
     if hasattr(data, "__array__") or hasattr(data, "__cuda_array_interface__"):
@@ -44,7 +100,8 @@ def tensor(data, requires_grad=False, dtype=None, device="cpu"):
             if as_dtype(dtype).kind not in "biuf":
                 raise TypeError(f"tensor: dtype {as_dtype(dtype)} is not supported (complex dtypes are not)")
             array = array.astype(as_dtype(dtype))
-    array = backend.to_device(array, device)
+    if device is not None:   # None: where the data is (a CuPy array stays on the GPU, as torch.tensor)
+        array = backend.to_device(array, device)
     if requires_grad and array.dtype.kind not in "fc":
         raise RuntimeError(f"only floating point tensors can require gradients, got dtype {array.dtype}")
     return Tensor(array, requires_grad=requires_grad)
@@ -85,16 +142,28 @@ def _check_random_dtype(name, floating_only, dtype, has_elements):
 
 
 def _factory(name, fill, doc, floating_only=False):
-    """A torch-style creation function: name(*size, dtype, requires_grad, device)."""
-    def make(*size_, size=None, dtype=None, requires_grad=False, device="cpu"):
+    """A torch-style creation function: name(*size, out, dtype, layout, device, requires_grad),
+    and for the random ones generator= first and pin_memory= last, as torch's."""
+    def make(*size_, size=None, out=None, dtype=None, layout=strided, device=None, requires_grad=False):
+        return _make(size_, size, out, dtype, layout, device, requires_grad)
+
+    def make_random(*size_, size=None, generator=None, out=None, dtype=None, layout=strided, device=None,
+                    requires_grad=False, pin_memory=False):
+        check_unbuilt(name, generator=generator, pin_memory=pin_memory)
+        return _make(size_, size, out, dtype, layout, device, requires_grad)
+
+    def _make(size_, size, out, dtype, layout, device, requires_grad):
+        check_unbuilt(name, out=out, layout=layout)
+        device = _device(device)
         shape = _size(name, size_, size)
         dtype = np.dtype(np.float32) if dtype is None else as_dtype(dtype)
         _check_random_dtype(name, floating_only, dtype, 0 not in shape)
         _check_grad(name, dtype, requires_grad)
         array = fill(shape, dtype)
         return Tensor(backend.to_device(array, device), requires_grad=requires_grad)
-    make.__name__, make.__qualname__, make.__doc__ = name, name, doc
-    return make
+    chosen = make_random if floating_only else make
+    chosen.__name__, chosen.__qualname__, chosen.__doc__ = name, name, doc
+    return chosen
 
 
 zeros = _factory("zeros", np.zeros, "A new tensor of zeros (float32 unless dtype says otherwise).")
@@ -105,6 +174,25 @@ randn = _factory("randn", lambda shape, dtype: get_rng().standard_normal(shape).
 rand = _factory("rand", lambda shape, dtype: get_rng().random(shape).astype(dtype),
                 "Uniform [0, 1) samples from the engine's seeded generator (floating dtypes only).",
                 floating_only=True)
+
+
+def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=strided,
+            device=None, requires_grad=False):
+    """Integers uniform in [low, high) from the engine's seeded generator, int64 unless dtype says
+    otherwise; randint(high, size) starts at 0, as torch's overloads."""
+    check_unbuilt("randint", out=out, layout=layout, generator=generator)
+    if size is None and isinstance(high, (tuple, list)):   # randint(high, size)
+        low, high, size = 0, low, high
+    if high is None or size is None:
+        raise TypeError("randint: expected randint(high, size) or randint(low, high, size)")
+    low, high = (_number("randint", v, name) for v, name in ((low, "low"), (high, "high")))
+    if not high > low:
+        raise RuntimeError(f"randint: expected low < high, got low={low} and high={high}")
+    shape = _size("randint", (tuple(size) if isinstance(size, (tuple, list)) else size,))
+    dtype = np.dtype(np.int64) if dtype is None else as_dtype(dtype)
+    _check_grad("randint", dtype, requires_grad)
+    array = get_rng().integers(int(low), int(high), shape).astype(dtype)
+    return Tensor(backend.to_device(array, _device(device)), requires_grad=requires_grad)
 
 
 # ---- full, arange --------------------------------------------------------------------------
@@ -126,10 +214,11 @@ def _fill_dtype(value):
     return np.dtype(np.bool_ if isinstance(value, bool) else np.int64 if isinstance(value, int) else np.float32)
 
 
-def full(size, fill_value, *, dtype=None, requires_grad=False, device="cpu"):
+def full(size, fill_value, *, out=None, dtype=None, layout=strided, device=None, requires_grad=False):
     """A new tensor of `size` (a tuple or list) filled with fill_value; the dtype, unless given,
     follows the value as in torch: bool -> bool, int -> int64, float -> float32."""
-    return _full("full", size, fill_value, dtype, requires_grad, device)
+    check_unbuilt("full", out=out, layout=layout)
+    return _full("full", size, fill_value, dtype, requires_grad, _device(device))
 
 
 def _full(op, size, fill_value, dtype, requires_grad, device):
@@ -145,13 +234,16 @@ def _full(op, size, fill_value, dtype, requires_grad, device):
     return Tensor(backend.to_device(array, device), requires_grad=requires_grad)
 
 
-def arange(start, end=None, step=1, *, dtype=None, requires_grad=False, device="cpu"):
+def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=strided, device=None,
+           requires_grad=False):
     """[start, start + step, ...) up to end (exclusive); arange(end) starts at 0.  The dtype,
     unless given, is int64 for int arguments and float32 when any is a float (torch's rule).
     The length is ceil((end - start) / step) and element i is start + i·step, computed in float64
     (float32 for float16) or in integers (start and step truncated), as torch computes them; for
     int64 end is truncated too before the length is taken (torch's int64 path).  Floats may differ
     from torch's in the last bit: torch's vectorised kernel adds the step in another order."""
+    check_unbuilt("arange", out=out, layout=layout)
+    device = _device(device)
     if end is None:
         start, end = 0, start
     start, end, step = (_number("arange", v, name) for v, name in ((start, "start"), (end, "end"), (step, "step")))
@@ -184,7 +276,17 @@ def arange(start, end=None, step=1, *, dtype=None, requires_grad=False, device="
 
 # ---- *_like --------------------------------------------------------------------------------
 def _like(name, fill, doc, floating_only=False):
-    def make(input, *, dtype=None, requires_grad=False, device=None):  # noqa: A002
+    def make(input, *, dtype=None, layout=None, device=None, requires_grad=False,  # noqa: A002
+             memory_format=preserve_format):
+        return _make(input, dtype, layout, device, requires_grad, memory_format)
+
+    def make_random(input, *, generator=None, dtype=None, layout=None, device=None,  # noqa: A002
+                    requires_grad=False, memory_format=preserve_format):
+        check_unbuilt(name, generator=generator)
+        return _make(input, dtype, layout, device, requires_grad, memory_format)
+
+    def _make(input, dtype, layout, device, requires_grad, memory_format):  # noqa: A002
+        check_unbuilt(name, layout=layout, memory_format=memory_format)
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}: expected a tensor, got {type(input).__name__}")
         dtype = input.dtype if dtype is None else as_dtype(dtype)
@@ -193,8 +295,9 @@ def _like(name, fill, doc, floating_only=False):
         array = fill(input.shape, dtype)
         return Tensor(backend.to_device(array, input.device if device is None else device),
                       requires_grad=requires_grad)
-    make.__name__, make.__qualname__, make.__doc__ = name, name, doc
-    return make
+    chosen = make_random if floating_only else make
+    chosen.__name__, chosen.__qualname__, chosen.__doc__ = name, name, doc
+    return chosen
 
 
 zeros_like = _like("zeros_like", np.zeros, "A new tensor of zeros shaped like input (its dtype and device unless given).")
@@ -205,18 +308,21 @@ randn_like = _like("randn_like", lambda shape, dtype: get_rng().standard_normal(
                    "Standard normal samples shaped like input (floating dtypes only).", floating_only=True)
 
 
-def full_like(input, fill_value, *, dtype=None, requires_grad=False, device=None):  # noqa: A002
+def full_like(input, fill_value, *, dtype=None, layout=strided, device=None,  # noqa: A002
+              requires_grad=False, memory_format=preserve_format):
     """A new tensor shaped like input filled with fill_value, in input's dtype unless given
     (a float fills an integer tensor truncated, as torch)."""
+    check_unbuilt("full_like", layout=layout, memory_format=memory_format)
     if not isinstance(input, Tensor):
         raise TypeError(f"full_like: expected a tensor, got {type(input).__name__}")
     return _full("full_like", input.shape, fill_value, input.dtype if dtype is None else dtype,
                  requires_grad, input.device if device is None else device)
 
 
-def from_numpy(array):
+def from_numpy(ndarray):
     """A tensor over the very same memory as the NumPy array (writes show in both), as
     torch.from_numpy; negative strides, other byte orders and non-numeric dtypes refused as torch."""
+    array = ndarray
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected np.ndarray, got {type(array).__name__}")
     if array.dtype.kind not in "biuf":

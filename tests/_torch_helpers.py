@@ -64,7 +64,7 @@ def copy_weights(source, target):
     if not isinstance(source, mt.nn.Module):
         target.load_state_dict(source.state_dict())                  # torch tensors into minitorch
     else:
-        target.load_state_dict({k: torch.from_numpy(v) for k, v in source.state_dict().items()})
+        target.load_state_dict({k: torch.from_numpy(to_np(v)) for k, v in source.state_dict().items()})
     return target
 
 
@@ -75,4 +75,4 @@ def assert_state_close(mt_model, torch_model, rtol, atol, what=""):
     for key, value in theirs.items():
         expected = to_np(value)
         assert mine[key].dtype == expected.dtype, f"{what}: {key} dtype {mine[key].dtype} != {expected.dtype}"
-        np.testing.assert_allclose(mine[key], expected, rtol=rtol, atol=atol, err_msg=f"{what}: {key}")
+        np.testing.assert_allclose(to_np(mine[key]), expected, rtol=rtol, atol=atol, err_msg=f"{what}: {key}")

@@ -1,40 +1,45 @@
 """Adam's in-place update (one scratch buffer, no temporaries) against the same formula
 written with temporaries, as Adam.step read before: bit for bit, since both run the same
 element-wise operations in the same order (no matrix products involved)."""
-import math
-
 import numpy as np
 import pytest
 
 import minitorch_cnn as mt
 
 
-def textbook_adam(params, grads, state, lr, beta1, beta2, eps, wd, decoupled):
+def textbook_adam(params, grads, state, lr, beta1, beta2, eps, wd, decoupled, amsgrad):
     for i, (p, g) in enumerate(zip(params, grads)):
-        m, v, step = state.setdefault(i, [np.zeros_like(p), np.zeros_like(p), 0])
+        m, v, step, v_max = state.setdefault(i, [np.zeros_like(p), np.zeros_like(p), 0, np.zeros_like(p)])
         step += 1
         state[i][2] = step
         if wd and decoupled:
             p *= 1 - lr * wd
         elif wd:
             g = g + wd * p
-        m += (1 - beta1) * (g - m)
+        if 1 - beta1 < 0.5:                                   # torch's lerp(m, g, 1 − β₁), its two forms
+            m += (1 - beta1) * (g - m)
+        else:
+            m[...] = g - (g - m) * (p.dtype.type(1) - p.dtype.type(1 - beta1))
         v *= beta2
         v += (1 - beta2) * g * g
-        denom = np.sqrt(v) / math.sqrt(1 - beta2 ** step)
+        if amsgrad:
+            np.maximum(v_max, v, out=v_max)
+        denom = np.sqrt(v_max if amsgrad else v) / (1 - beta2 ** step) ** 0.5   # torch's bias_correction2 ** 0.5
         denom += eps
         p -= lr / (1 - beta1 ** step) * (m / denom)
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
-@pytest.mark.parametrize("cls, wd", [(mt.optim.Adam, 0.0), (mt.optim.Adam, 0.1), (mt.optim.AdamW, 0.01)])
-def test_adam_in_place_is_the_textbook_update_bit_for_bit(dtype, cls, wd):
+@pytest.mark.parametrize("cls, wd, amsgrad", [(mt.optim.Adam, 0.0, False), (mt.optim.Adam, 0.1, True),
+                                              (mt.optim.AdamW, 0.01, False)])
+@pytest.mark.parametrize("betas", [(0.8, 0.99), (0.3, 0.9)])
+def test_adam_in_place_is_the_textbook_update_bit_for_bit(dtype, cls, wd, amsgrad, betas):
     rng = np.random.default_rng(0)
     # shapes of different sizes, so the shared scratch buffer is reused, grown and sliced
     shapes = [(3, 4), (50,), (2, 3, 5, 5), (7,)]
     params = [mt.tensor(rng.standard_normal(s).astype(dtype), requires_grad=True) for s in shapes]
-    mirror = [p.data.copy() for p in params]
-    opt = cls(params, lr=1e-2, betas=(0.8, 0.99), eps=1e-6, weight_decay=wd)
+    mirror = [p.array.copy() for p in params]
+    opt = cls(params, lr=1e-2, betas=betas, eps=1e-6, weight_decay=wd, amsgrad=amsgrad)
     state = {}
     for step in range(6):
         grads = [rng.standard_normal(s).astype(dtype) for s in shapes]
@@ -44,13 +49,16 @@ def test_adam_in_place_is_the_textbook_update_bit_for_bit(dtype, cls, wd):
             p.grad = mt.tensor(g)
         with np.errstate(over="ignore", invalid="ignore"):
             opt.step()
-            textbook_adam(mirror, grads, state, 1e-2, 0.8, 0.99, 1e-6, wd, cls is mt.optim.AdamW)
+            textbook_adam(mirror, grads, state, 1e-2, *betas, 1e-6, wd, cls is mt.optim.AdamW, amsgrad)
         for p, expected in zip(params, mirror):
-            assert p.data.dtype == dtype
-            np.testing.assert_array_equal(p.data, expected)
+            assert p.array.dtype == dtype
+            np.testing.assert_array_equal(p.array, expected)
         for i, p in enumerate(params):
-            np.testing.assert_array_equal(opt.state[p]["exp_avg"], state[i][0])
-            np.testing.assert_array_equal(opt.state[p]["exp_avg_sq"], state[i][1])
+            np.testing.assert_array_equal(opt.state[p]["exp_avg"].array, state[i][0])
+            np.testing.assert_array_equal(opt.state[p]["exp_avg_sq"].array, state[i][1])
+            assert opt.state[p]["step"].item() == state[i][2]
+            if amsgrad:
+                np.testing.assert_array_equal(opt.state[p]["max_exp_avg_sq"].array, state[i][3])
 
 
 def test_adam_scratch_buffer_is_not_optimizer_state():

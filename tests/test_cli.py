@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -177,9 +178,34 @@ def test_ctrl_c_saves_mid_epoch_and_resume_ends_with_the_uninterrupted_weights(
         assert not os.path.exists(tmp_path / "metrics.json")
     # the command the interrupt message prints, and nothing else: the rest comes from the checkpoint
     assert f"continue with --resume {tmp_path / 'checkpoint.npz'}" in captured.out
-    assert train.main(["--resume", str(tmp_path / "checkpoint.npz")]) == 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert train.main(["--resume", str(tmp_path / "checkpoint.npz")]) == 0
+    assert not [w for w in caught if "lr_scheduler.step()" in str(w.message)]   # no false alarm
     assert_same_run_state(tmp_path / "checkpoint.npz", runs / "ref" / "checkpoint.npz")
     assert without_timing(metrics(tmp_path)) == without_timing(metrics(runs / "ref"))
+
+
+def test_a_checkpoint_from_before_torchs_optimizer_layout_resumes(runs, tmp_path):
+    """Written before the optimizer state and schedulers followed torch's layout: int 'step' entries,
+    param groups without amsgrad, maximize, foreach..., a scheduler state without torch's
+    bookkeeping keys.  It resumes, without a warning, to the uninterrupted run's weights."""
+    with np.load(runs / "one" / "checkpoint.npz", allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(str(arrays["meta"]))
+    for key in ("_step_count", "_is_initial", "_get_lr_called_within_step"):
+        del meta["scheduler"][key]
+    old_keys = ("lr", "betas", "eps", "weight_decay", "initial_lr", "params")
+    meta["optimizer"]["param_groups"] = [{k: group[k] for k in old_keys} for group in meta["optimizer"]["param_groups"]]
+    arrays.update({k: np.array(int(v), dtype=np.int64) for k, v in arrays.items() if k.endswith("/step")})
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(tmp_path / "old.npz", **arrays)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert train.main(["--resume", str(tmp_path / "old.npz"), "--epochs", "2",
+                           "--out", str(tmp_path / "out")]) == 0
+    assert not [w for w in caught if "lr_scheduler.step()" in str(w.message)]
+    assert_same_weights(tmp_path / "out" / "checkpoint.npz", runs / "ref" / "checkpoint.npz")
 
 
 def test_a_second_ctrl_c_aborts_at_once(runs, tmp_path, monkeypatch, capsys):

@@ -85,8 +85,8 @@ def test_conv_backward_makes_no_column_sized_copy_on_the_cpu(groups):
     node = out._node
     col_bytes = node.saved[0].nbytes
     g = mt.tensor(rng.standard_normal(out.shape))
-    bound = (conv_backward_temporaries(node, "cpu") + x.data.nbytes + w.data.nbytes
-             + b.data.nbytes + (col_bytes // groups if groups > 1 else 0)   # _group_columns' copy
+    bound = (conv_backward_temporaries(node, "cpu") + x.array.nbytes + w.array.nbytes
+             + b.array.nbytes + (col_bytes // groups if groups > 1 else 0)   # _group_columns' copy
              + col_bytes // 20)
     assert bound < 3 * col_bytes                   # a second column-sized copy would not fit
     gc.collect()

@@ -55,7 +55,7 @@ def run(op, arrays, grad_seed, enabled):
         out = op(*tensors)
         grad = np.random.default_rng(grad_seed).standard_normal(out.shape)
         out.backward(mt.tensor(grad))
-    return out.data, out.grad_fn, [None if t is None else t.grad.data for t in tensors], grad
+    return out.array, out.grad_fn, [None if t is None else t.grad.array for t in tensors], grad
 
 
 def both_modes(op, arrays, core_class, fast_class, seed=1):
@@ -91,7 +91,7 @@ def test_core_max_pool2d_ties_go_to_the_first_maximum_and_nan_to_the_last_nan():
         out = F.max_pool2d(with_nan, 2)
         out.sum().backward()
     assert tie.grad.numpy()[0, 0].tolist() == [[0.0, 1.0], [0.0, 0.0]]
-    assert np.isnan(out.data).all()
+    assert np.isnan(out.array).all()
     assert with_nan.grad.numpy()[0, 0].tolist() == [[0.0, 0.0], [0.0, 1.0]]
 
 
@@ -237,6 +237,6 @@ def test_core_batch_norm_worked_example():
     with fast.flags(enabled=False):
         y = F.batch_norm(x, None, None, w, b, training=True)
         y.backward(mt.tensor(np.array([1.0, 2.0, 3.0, 4.0]).reshape(1, 1, 2, 2)))
-    np.testing.assert_allclose(y.data.ravel(), [-1.8, 0.6, 1.4, 3.8], atol=1e-5)
+    np.testing.assert_allclose(y.array.ravel(), [-1.8, 0.6, 1.4, 3.8], atol=1e-5)
     np.testing.assert_allclose(x.grad.numpy().ravel(), [0.016, -0.112, 0.112, -0.016], atol=1e-5)
     np.testing.assert_allclose([w.grad.numpy()[0], b.grad.numpy()[0]], [4.4, 10.0], atol=1e-5)

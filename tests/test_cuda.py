@@ -14,11 +14,12 @@ GPU and holds the CUDA path to the CPU path:
     strides, paddings and dilations, max-pool ties and NaNs included, argmax for
     argmax;
   * Module.to('cuda') moves parameters, buffers and gradients in place;
-    state_dict, optimizer state and checkpoints come back as NumPy;
+    state_dict values and optimizer state stay Tensors on the module's device (torch's; the
+    optimizer's 'step' counter on the CPU); checkpoints come back as NumPy;
   * 20 float64 training steps of each model on 'cuda' give the CPU run's losses
     (dropout p = 0, same weights, same batches);
   * dropout masks on 'cuda' follow mt.manual_seed and the saved RNG state;
-  * DataLoader(device='cuda'), train.evaluate and the CLI `--device cuda` run
+  * DataLoader(...).to('cuda'), train.evaluate and the CLI `--device cuda` run
     end to end, and a resumed CUDA run ends with the uninterrupted run's weights.
 
 Run it on a machine with an NVIDIA GPU and CuPy (`pip install ".[cuda12]"`):
@@ -41,6 +42,7 @@ matmuls round their inputs to 10-bit mantissas, so the float32 comparisons are
 skipped then.  Copies and selections (im2col, max-pool output and argmax,
 reshapes, DataLoader batches) and sums of small integers are compared exactly.
 """
+import copy
 import itertools
 import json
 import os
@@ -88,7 +90,7 @@ def to_np(x):
     if x is None:
         return None
     if isinstance(x, mt.Tensor):
-        x = x.data
+        x = x.array
     return np.array(backend.to_numpy(x))
 
 
@@ -638,20 +640,20 @@ def test_kernel_wrappers_reject_what_they_cannot_run():
 def test_tensor_basics_on_cuda():
     a = np.array([[1.5, -2.0], [0.25, 4.0]])
     t = mt.tensor(a, device="cuda")
-    assert t.device == "cuda" and isinstance(t.data, cp.ndarray) and t.dtype == np.float64
+    assert t.device == "cuda" and isinstance(t.array, cp.ndarray) and t.dtype == np.float64
     assert "device='cuda'" in repr(t) and "1.5" in repr(t)
     assert t[0, 0].item() == 1.5 and float(t.sum()) == 3.75 and int(t[1, 1]) == 4 and bool(t[0, 0])
     assert t.tolist() == a.tolist()
     with pytest.raises(TypeError, match=r"tensor\.cpu\(\)"):
         t.numpy()
     back = t.cpu()
-    assert back.device == "cpu" and isinstance(back.data, np.ndarray)
+    assert back.device == "cpu" and isinstance(back.array, np.ndarray)
     np.testing.assert_array_equal(back.numpy(), a)
     assert t.to("cuda") is t and t.to("cuda:0") is t
     am = t.argmax(axis=1)
     assert am.device == "cuda" and am.dtype == np.int64 and am.tolist() == [0, 1]
     y = mt.tensor([0, 1], device="cuda")
-    assert int((am == y).data.sum()) == 2                         # train.evaluate's accuracy count
+    assert int((am == y).array.sum()) == 2                         # train.evaluate's accuracy count
     assert mt.tensor([1, 2], device="cuda").dtype == np.int64
     assert mt.tensor([1.0], device="cuda").dtype == np.float32
 
@@ -753,7 +755,7 @@ def test_dropout_mask_is_seeded_even_when_cupy_loads_after_manual_seed():
             "mt.manual_seed(5)\n"
             "assert backend._cupy is None\n"               # the seed is set before CuPy exists here
             "out = mt.nn.functional.dropout(mt.ones(4096, device='cuda'), 0.5)\n"
-            "print(hashlib.sha256(backend.to_numpy(out.data).tobytes()).hexdigest())\n")
+            "print(hashlib.sha256(backend.to_numpy(out.array).tobytes()).hexdigest())\n")
     first, second = run_python(["-c", code]), run_python(["-c", code])
     assert first.returncode == 0, first.stderr
     assert first.stdout == second.stdout
@@ -768,11 +770,11 @@ def test_module_to_cuda_moves_everything_in_place(name):
     params = {k: p for k, p in model.named_parameters()}
     x = mt.tensor(np.random.default_rng(0).standard_normal((2, 1, 28, 28)).astype(np.float32))
     F.cross_entropy(model(x), mt.tensor([1, 2])).backward()      # gradients exist before the move
-    before = model.state_dict()                                  # (after the forward: running stats moved)
+    before = {k: to_np(v) for k, v in model.state_dict().items()}    # (after the forward: running stats moved)
     assert model.to("cuda") is model
     for key, p in model.named_parameters():
         assert p is params[key], f"{key}: .to() must keep the Parameter objects (optimizers hold them)"
-        assert p.device == "cuda" and isinstance(p.data, cp.ndarray) and p.dtype == np.float32, key
+        assert p.device == "cuda" and isinstance(p.array, cp.ndarray) and p.dtype == np.float32, key
         assert p.grad.device == "cuda", key
     for key, b in model.named_buffers():
         assert b.device == "cuda", key
@@ -781,12 +783,12 @@ def test_module_to_cuda_moves_everything_in_place(name):
     state = model.state_dict()
     assert list(state) == list(before)
     for key, value in state.items():
-        assert type(value) is np.ndarray, f"{key}: state_dict must give NumPy arrays, got {type(value)}"
-        np.testing.assert_array_equal(value, before[key], err_msg=key)      # moving changes no bit
+        assert isinstance(value, mt.Tensor) and value.device == "cuda", f"{key}: {type(value)}"
+        np.testing.assert_array_equal(to_np(value), before[key], err_msg=key)      # moving changes no bit
     model.to("cpu")
     assert all(p.device == "cpu" for p in model.parameters())
     for key, value in model.state_dict().items():
-        np.testing.assert_array_equal(value, before[key], err_msg=key)
+        np.testing.assert_array_equal(to_np(value), before[key], err_msg=key)
 
 
 def test_module_to_cuda_and_dtype_together():
@@ -803,7 +805,7 @@ def test_load_state_dict_into_a_cuda_model_keeps_it_on_cuda():
     target.load_state_dict(source.state_dict())
     assert all(t.device == "cuda" for t in list(target.parameters()) + list(target.buffers()))
     for key, value in target.state_dict().items():
-        np.testing.assert_array_equal(value, source.state_dict()[key], err_msg=key)
+        np.testing.assert_array_equal(to_np(value), to_np(source.state_dict()[key]), err_msg=key)
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
@@ -824,12 +826,13 @@ def test_optimizer_built_before_the_move_updates_the_cuda_parameters():
     model = models.DigitCNN()
     opt = optim.Adam(model.parameters(), lr=1e-2)
     model.to("cuda")
-    before = model.state_dict()
+    before = {k: to_np(v) for k, v in model.state_dict().items()}     # a copy: the values share memory
     x = mt.tensor(np.random.default_rng(0).standard_normal((4, 1, 28, 28)).astype(np.float32), device="cuda")
     F.cross_entropy(model(x), mt.tensor([0, 1, 2, 3], device="cuda")).backward()
     opt.step()
-    assert all(isinstance(v, cp.ndarray) for s in opt.state.values() for v in s.values() if hasattr(v, "shape"))
-    assert all((model.state_dict()[k] != before[k]).any() for k in before)
+    # the state: Tensors on the parameters' device, but for torch's 'step' counter (on the CPU)
+    assert all(v.device == ("cpu" if k == "step" else "cuda") for s in opt.state.values() for k, v in s.items())
+    assert all((to_np(model.state_dict()[k]) != before[k]).any() for k in before)
 
 
 def train_steps(model, opt, batches, device):
@@ -845,7 +848,7 @@ def train_steps(model, opt, batches, device):
 
 @pytest.mark.parametrize("make_opt", [lambda p: optim.Adam(p, lr=1e-3),
                                       lambda p: optim.SGD(p, lr=0.05, momentum=0.9)], ids=["adam", "sgd"])
-def test_optimizer_state_dict_from_cuda_is_numpy_and_loads_back(make_opt):
+def test_optimizer_state_dict_from_cuda_stays_on_cuda_and_loads_back(make_opt):
     """Save the optimizer mid-run, load it into a fresh one: the run continues identically."""
     rng = np.random.default_rng(0)
     batches = [(rng.standard_normal((4, 1, 28, 28)), rng.integers(0, 10, 4)) for _ in range(4)]
@@ -853,15 +856,16 @@ def test_optimizer_state_dict_from_cuda_is_numpy_and_loads_back(make_opt):
     model = set_dropout(models.DigitCNN().double().to("cuda"), 0.0)
     opt = make_opt(model.parameters())
     train_steps(model, opt, batches[:2], "cuda")
-    saved_model, saved_opt = model.state_dict(), opt.state_dict()
+    # deep copies, as torch.save would write: both state_dicts hold the live Tensors (torch's)
+    saved_model, saved_opt = copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict())
     for entries in saved_opt["state"].values():
-        assert all(type(v) is np.ndarray for v in entries.values() if hasattr(v, "shape"))
+        assert all(v.device == ("cpu" if k == "step" else "cuda") for k, v in entries.items())
     expected = train_steps(model, opt, batches[2:], "cuda")
     resumed = set_dropout(models.DigitCNN().double().to("cuda"), 0.0)
     resumed.load_state_dict(saved_model)
     opt2 = make_opt(resumed.parameters())
     opt2.load_state_dict(saved_opt)
-    assert all(isinstance(v, cp.ndarray) for s in opt2.state.values() for v in s.values() if hasattr(v, "shape"))
+    assert all(v.device == ("cpu" if k == "step" else "cuda") for s in opt2.state.values() for k, v in s.items())
     assert train_steps(resumed, opt2, batches[2:], "cuda") == expected        # same device: bit for bit
 
 
@@ -881,9 +885,9 @@ def test_checkpoint_saved_from_cuda_loads_on_either_device(tmp_path):
         assert load_checkpoint(path, target, target_opt)["epoch"] == 1
         assert all(p.device == device for p in target.parameters())
         for key, value in target.state_dict().items():
-            np.testing.assert_array_equal(value, model.state_dict()[key], err_msg=f"{device}: {key}")
-        assert all(backend.device_of(v) == device for s in target_opt.state.values()
-                   for v in s.values() if hasattr(v, "shape"))
+            np.testing.assert_array_equal(to_np(value), to_np(model.state_dict()[key]), err_msg=f"{device}: {key}")
+        assert all(v.device == ("cpu" if k == "step" else device) for s in target_opt.state.values()
+                   for k, v in s.items())
 
 
 def test_summary_of_a_cuda_model():
@@ -927,7 +931,7 @@ def test_float64_training_run_on_cuda_matches_cpu(name, opt_name):
     assert cpu_losses[-1] < cpu_losses[0]                  # it learned: the comparison is not vacuous
     expected = cpu.state_dict()
     for key, value in gpu.state_dict().items():
-        np.testing.assert_allclose(value, expected[key], rtol=1e-6, atol=1e-9, err_msg=key)
+        np.testing.assert_allclose(to_np(value), to_np(expected[key]), rtol=1e-6, atol=1e-9, err_msg=key)
     x = fixed_batches(np.float64, seed=1)[0][0]
     with mt.no_grad():
         np.testing.assert_allclose(to_np(gpu.eval()(mt.tensor(x, device="cuda"))), to_np(cpu.eval()(mt.tensor(x))),
@@ -960,7 +964,7 @@ def test_float32_single_step_on_cuda_matches_cpu(name):
     optim.SGD(gpu.parameters(), lr=0.01).step()
     expected = cpu.state_dict()
     for key, value in gpu.state_dict().items():
-        np.testing.assert_allclose(value, expected[key], rtol=1e-6, atol=1e-6, err_msg=key)
+        np.testing.assert_allclose(to_np(value), to_np(expected[key]), rtol=1e-6, atol=1e-6, err_msg=key)
 
 
 # ==== data, evaluation and the CLI on cuda ===========================================================
@@ -985,12 +989,13 @@ def test_dataloader_on_cuda_gives_the_cpu_batches(kind, shuffle):
     x, y = rng.standard_normal((50, 1, 4, 4)).astype(np.float32), rng.integers(0, 10, 50).astype(np.int32)
     dataset = TensorDataset(x, y) if kind == "array-backed" else ListDataset(x, y)
     make = lambda device: DataLoader(dataset, batch_size=16, shuffle=shuffle,  # noqa: E731
-                                     generator=np.random.default_rng(5), device=device)
+                                     generator=np.random.default_rng(5)).to(device)
     cpu, gpu = list(make("cpu")), list(make("cuda"))
     assert len(cpu) == len(gpu) == 4
     for (xc, yc), (xg, yg) in zip(cpu, gpu):
-        assert isinstance(xg.data, cp.ndarray) and isinstance(yg.data, cp.ndarray)
-        assert yg.dtype == np.int64                              # the label dtype cross_entropy expects
+        assert isinstance(xg.array, cp.ndarray) and isinstance(yg.array, cp.ndarray)
+        # torch's default_collate: a TensorDataset's int32 labels stay int32, Python ints become int64
+        assert yg.dtype == yc.dtype == (np.int32 if kind == "array-backed" else np.int64)
         assert_close(xg, xc, exact=True)
         assert_close(yg, yc, exact=True)
 
@@ -1004,7 +1009,7 @@ def test_evaluate_on_cuda_equals_cpu():
     gpu.load_state_dict(cpu.state_dict())
     gpu.to("cuda")
     loss_c, acc_c = train.evaluate(cpu, DataLoader(TensorDataset(x, y), batch_size=16))
-    loss_g, acc_g = train.evaluate(gpu, DataLoader(TensorDataset(x, y), batch_size=16, device="cuda"))
+    loss_g, acc_g = train.evaluate(gpu, DataLoader(TensorDataset(x, y), batch_size=16).to("cuda"))
     assert loss_g == pytest.approx(loss_c, rel=1e-10)
     assert acc_g == acc_c and isinstance(acc_g, float)
 
@@ -1124,12 +1129,12 @@ def test_gpu_sync_a_training_step_reads_nothing_from_the_device(name, vouched):
     mt.manual_seed(0)
     rng = np.random.default_rng(0)
     data = TensorDataset(rng.standard_normal((64, 1, 28, 28)).astype(np.float32), rng.integers(0, 10, 64))
-    loader = DataLoader(data, batch_size=32, shuffle=True, device="cuda")
+    loader = DataLoader(data, batch_size=32, shuffle=True).to("cuda")
     model = models.get_model(name).to("cuda").train()
     optimizer = optim.Adam(model.parameters(), lr=1e-3)
     x, y = next(iter(loader))
     if not vouched:
-        y = mt.Tensor(y.data.copy())                   # no host-known bounds: checked on the device
+        y = mt.Tensor(y.array.copy())                   # no host-known bounds: checked on the device
     assert (loss_ops.vouched_range(y) is not None) == vouched
     _sync_free_step(model, optimizer, x, y)            # warm-up: compiles, fills the memory pool
     spent, finished, loss = _sync_free_step(model, optimizer, x, y)
@@ -1144,7 +1149,7 @@ def test_gpu_sync_an_epoch_reads_the_losses_a_few_times_only(monkeypatch):
     mt.manual_seed(0)
     rng = np.random.default_rng(1)
     data = TensorDataset(rng.standard_normal((64 * 8, 1, 28, 28)).astype(np.float32), rng.integers(0, 10, 64 * 8))
-    loader = DataLoader(data, batch_size=8, shuffle=True, device="cuda")
+    loader = DataLoader(data, batch_size=8, shuffle=True).to("cuda")
     model = models.get_model("digitcnn").to("cuda")
     optimizer = optim.SGD(model.parameters(), lr=0.01)
     reads, original = [], backend.to_numpy
@@ -1174,7 +1179,7 @@ def test_gpu_sync_a_loader_whose_labels_exceed_the_classes_still_fails():
     from minitorch_cnn.ops import loss as loss_ops
     loss_ops.check_deferred_targets()
     data = TensorDataset(np.zeros((4, 3), np.float32), np.array([0, 1, 2, 12]))
-    (x, y), = DataLoader(data, batch_size=4, device="cuda")
+    (x, y), = DataLoader(data, batch_size=4).to("cuda")
     assert loss_ops.vouched_range(y) == (0, 12)
     loss = F.cross_entropy(mt.tensor(np.zeros((4, 10), np.float32), device="cuda"), y)
     assert np.isnan(loss.item())
@@ -1186,7 +1191,7 @@ def test_gpu_sync_a_subset_is_uploaded_once(monkeypatch):
     from minitorch_cnn.data.dataset import Subset
     x, y = np.arange(48, dtype=np.float32).reshape(24, 2), np.arange(24) % 3
     subset = Subset(TensorDataset(x, y), range(0, 24, 2))
-    loader = DataLoader(subset, batch_size=5, shuffle=True, device="cuda")
+    loader = DataLoader(subset, batch_size=5, shuffle=True).to("cuda")
     uploads, original = [], backend.to_device
     monkeypatch.setattr(backend, "to_device",
                         lambda a, d: (uploads.append(1) if any(a is s for s in subset.arrays()) else None)
@@ -1282,7 +1287,7 @@ def test_conv_backward_on_the_gpu_holds_no_copy_of_the_column_gradient():
     g = mt.tensor(np.ones(out.shape, dtype=np.float32), device="cuda")
     cp.cuda.Device().synchronize()
     # + dx and x.grad (autograd's copy of it), the weight's reorderings and gradient copies
-    bound = conv_backward_temporaries(node, "cuda") + 2 * x.data.nbytes + 4 * w.data.nbytes + col_bytes // 20
+    bound = conv_backward_temporaries(node, "cuda") + 2 * x.array.nbytes + 4 * w.array.nbytes + col_bytes // 20
     with _PoolPeak() as hook:
         out.backward(g)
         cp.cuda.Device().synchronize()

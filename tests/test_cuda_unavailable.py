@@ -74,8 +74,8 @@ ASK_FOR_CUDA = {
     "Tensor.to('cuda') requiring grad": lambda: mt.tensor([1.0], requires_grad=True).to("cuda"),
     "Module.to('cuda')": lambda: models.DigitCNN().to("cuda"),
     "Module.cuda()": lambda: models.LeNet5().cuda(),
-    "DataLoader(device='cuda')": lambda: DataLoader(
-        TensorDataset(np.zeros((4, 1, 2, 2), np.float32), np.arange(4)), batch_size=2, device="cuda"),
+    "DataLoader.to('cuda')": lambda: DataLoader(
+        TensorDataset(np.zeros((4, 1, 2, 2), np.float32), np.arange(4)), batch_size=2).to("cuda"),
 }
 
 
@@ -106,7 +106,7 @@ def test_a_failed_import_of_cupy_is_remembered_with_its_text(monkeypatch):
 
 def test_a_failed_module_move_leaves_the_module_on_the_cpu(no_cupy):
     model = models.DigitCNN()
-    before = {k: v.copy() for k, v in model.state_dict().items()}
+    before = {k: v.clone() for k, v in model.state_dict().items()}     # (the values share memory)
     with pytest.raises(RuntimeError):
         model.to("cuda")
     assert all(t.device == "cpu" for t in list(model.parameters()) + list(model.buffers()))

@@ -125,18 +125,18 @@ def test_world_of_one(group):
 @pytest.mark.parametrize("op", [dist.ReduceOp.SUM, dist.ReduceOp.AVG, dist.ReduceOp.MAX, dist.ReduceOp.MIN])
 def test_all_reduce_of_one_rank_keeps_values_in_place(group, op):
     t = mt.tensor([[1.5, -2.0], [3.0, np.nan]], dtype=mt.float64)
-    data, version = t.data, t._version
+    data, version = t.array, t._version
     assert dist.all_reduce(t, op) is None
-    assert t.data is data and t._version == version + 1
-    np.testing.assert_array_equal(t.data, [[1.5, -2.0], [3.0, np.nan]])
+    assert t.array is data and t._version == version + 1
+    np.testing.assert_array_equal(t.array, [[1.5, -2.0], [3.0, np.nan]])
 
 
 def test_all_reduce_of_a_strided_view_writes_through(group):
     base = mt.tensor(np.arange(12.0).reshape(3, 4))
-    view = mt.Tensor(base.data[::-1, ::2])
+    view = mt.Tensor(base.array[::-1, ::2])
     dist.all_reduce(view, dist.ReduceOp.AVG)
-    np.testing.assert_array_equal(base.data, np.arange(12.0).reshape(3, 4))
-    np.testing.assert_array_equal(view.data, np.arange(12.0).reshape(3, 4)[::-1, ::2])
+    np.testing.assert_array_equal(base.array, np.arange(12.0).reshape(3, 4))
+    np.testing.assert_array_equal(view.array, np.arange(12.0).reshape(3, 4)[::-1, ::2])
 
 
 def test_all_reduce_of_integers_and_empty(group):
@@ -197,7 +197,7 @@ def test_ddp_of_one_rank_matches_the_plain_module(group):
     F.cross_entropy(plain(x), y).backward()
     F.cross_entropy(ddp(x), y).backward()
     for p, q in zip(plain.parameters(), ddp.parameters()):
-        np.testing.assert_array_equal(p.grad.data, q.grad.data)
+        np.testing.assert_array_equal(p.grad.array, q.grad.array)
     assert ddp.module is wrapped
     assert [id(p) for p in ddp.parameters()] == [id(p) for p in wrapped.parameters()]
     assert list(ddp.state_dict()) == list(wrapped.state_dict())     # the plain model's names
@@ -208,7 +208,7 @@ def test_ddp_load_state_dict_delegates(group):
     other = small_model(1)
     ddp.load_state_dict(other.state_dict())
     for p, q in zip(ddp.parameters(), other.parameters()):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.array, q.array)
 
 
 def test_ddp_refuses_bad_arguments(group):
@@ -248,7 +248,7 @@ def test_no_sync_accumulates_locally(group):
         ddp(x).sum().backward()
     ddp(x).sum().backward()
     for p, q in zip(plain.parameters(), ddp.parameters()):
-        np.testing.assert_array_equal(p.grad.data, q.grad.data)
+        np.testing.assert_array_equal(p.grad.array, q.grad.array)
 
 
 def test_ddp_hook_goes_with_the_wrapper(group):
@@ -399,7 +399,7 @@ def test_loader_refuses_shuffle_with_a_sampler():
     data = SampleByIndex(4)
     with pytest.raises(ValueError, match="sampler option is mutually exclusive with shuffle"):
         DataLoader(data, shuffle=True, sampler=DistributedSampler(data, 1, 0))
-    with pytest.raises(TypeError, match="DataLoader: sampler must define __iter__ and __len__, got int"):
+    with pytest.raises(TypeError, match="DataLoader: sampler must define __iter__ .*got int"):
         DataLoader(data, sampler=3)
 
 

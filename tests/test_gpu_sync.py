@@ -81,8 +81,8 @@ def test_valid_device_targets_give_the_cpu_loss_and_gradient_without_a_host_read
     x = mt.Tensor(dev(z), requires_grad=True)
     out = F.cross_entropy(x, mt.Tensor(dev(t)), reduction=reduction)
     out.sum().backward()
-    np.testing.assert_allclose(np.asarray(out.data), np.asarray(expected.data), rtol=1e-12)
-    np.testing.assert_allclose(np.asarray(x.grad.data), np.asarray(expected_x.grad.data), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(np.asarray(out.array), np.asarray(expected.array), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(x.grad.array), np.asarray(expected_x.grad.array), rtol=1e-12, atol=1e-15)
     loss_ops.check_deferred_targets()      # the designed read: nothing invalid was seen
 
 
@@ -92,9 +92,9 @@ def test_an_invalid_device_target_gives_nan_loss_and_gradient_and_a_deferred_err
     t[3] = bad
     x = mt.Tensor(dev(z), requires_grad=True)
     out = F.cross_entropy(x, mt.Tensor(dev(t)))
-    assert np.isnan(np.asarray(out.data))                 # never a finite wrong loss
+    assert np.isnan(np.asarray(out.array))                 # never a finite wrong loss
     out.backward()
-    assert np.isnan(np.asarray(x.grad.data)).all()        # nor a finite wrong step
+    assert np.isnan(np.asarray(x.grad.array)).all()        # nor a finite wrong step
     with pytest.raises(ValueError, match=r"cross_entropy: target values must lie in \[0, 5\) "
                                          r"\(ignore_index=-100 is also allowed\); a target outside it"):
         loss_ops.check_deferred_targets()
@@ -105,7 +105,7 @@ def test_nll_loss_on_the_device_branch_is_poisoned_and_deferred_too(device_branc
     z, t = logits_and_target()
     t[0] = 5
     out = F.nll_loss(mt.Tensor(dev(z)), mt.Tensor(dev(t)), reduction="none")
-    assert np.isnan(np.asarray(out.data)).all()
+    assert np.isnan(np.asarray(out.array)).all()
     with pytest.raises(ValueError, match=r"nll_loss: target values must lie in \[0, 5\)"):
         loss_ops.check_deferred_targets()
 
@@ -116,14 +116,14 @@ def test_ignore_index_on_unvouched_device_targets_takes_the_general_path(device_
     expected = F.cross_entropy(mt.tensor(z), mt.tensor(t))
     out = F.cross_entropy(mt.Tensor(dev(z), requires_grad=True), mt.Tensor(dev(t)))
     assert out._node.function is loss_ops.ClassLoss
-    np.testing.assert_allclose(np.asarray(out.data), np.asarray(expected.data), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(out.array), np.asarray(expected.array), rtol=1e-12)
     loss_ops.check_deferred_targets()
 
 
 def test_an_ignored_row_with_an_invalid_one_still_poisons(device_branch):
     z, t = logits_and_target()
     t[1], t[2] = -100, 11
-    assert np.isnan(np.asarray(F.cross_entropy(mt.Tensor(dev(z)), mt.Tensor(dev(t))).data))
+    assert np.isnan(np.asarray(F.cross_entropy(mt.Tensor(dev(z)), mt.Tensor(dev(t))).array))
     with pytest.raises(ValueError):
         loss_ops.check_deferred_targets()
 
@@ -144,7 +144,7 @@ def test_vouched_bounds_that_do_not_prove_validity_fall_back_to_the_device_check
     flag = loss_ops.check_target_values("cross_entropy", target, 5, -100)
     assert flag is not None and not np.asarray(flag)
     out = F.cross_entropy(mt.Tensor(dev(z)), target)
-    assert np.isfinite(np.asarray(out.data))
+    assert np.isfinite(np.asarray(out.array))
     loss_ops.check_deferred_targets()
 
 
@@ -153,8 +153,8 @@ def test_vouched_range_with_ignore_index_inside_takes_the_general_path(device_br
     target = loss_ops.vouch_range(mt.Tensor(dev(t)), 0, 4)
     out = F.cross_entropy(mt.Tensor(dev(z), requires_grad=True), target, ignore_index=3)
     assert out._node.function is loss_ops.ClassLoss
-    np.testing.assert_allclose(np.asarray(out.data),
-                               np.asarray(F.cross_entropy(mt.tensor(z), mt.tensor(t), ignore_index=3).data),
+    np.testing.assert_allclose(np.asarray(out.array),
+                               np.asarray(F.cross_entropy(mt.tensor(z), mt.tensor(t), ignore_index=3).array),
                                rtol=1e-12)
 
 
@@ -259,7 +259,7 @@ def run_epoch(monkeypatch, deferred, poison_at=None, stop_at=None, tty=False):
         train.train_epoch(model, optimizer, loader, progress, position, ctrl_c, losses)
     except train.Stop as exc:
         stop = str(exc)
-    return position, losses, stop, len(reads), [p.data.copy() for p in model.parameters()], stream.getvalue()
+    return position, losses, stop, len(reads), [p.array.copy() for p in model.parameters()], stream.getvalue()
 
 
 def strip_rates(lines):
@@ -326,7 +326,7 @@ def test_batch_norm_counts_its_steps_without_reading_the_counter(monkeypatch):
     monkeypatch.setattr(mt.Tensor, "item", refuse)
     for _ in range(3):
         bn(x)
-    assert int(bn.num_batches_tracked.data) == 3
+    assert int(bn.num_batches_tracked.array) == 3
     cumulative = mt.nn.BatchNorm2d(3, momentum=None)      # torch reads the counter here too
     with pytest.raises(HostReadError):
         cumulative(x)

@@ -50,7 +50,7 @@ def test_model_eval_under_no_grad_matches_torch():
     for _ in range(3):                       # give BatchNorm non-trivial running statistics
         ours(mt.tensor(x))
     theirs = TorchDeepCNN().double()
-    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    theirs.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()})
     ours.eval(), theirs.eval()
     with mt.no_grad():
         got = ours(mt.tensor(x)).data

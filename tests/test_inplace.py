@@ -13,13 +13,13 @@ def test_manual_sgd_step_updates_the_parameters_themselves():
     """The issue's idiom: `p -= lr * p.grad` in a loop used to rebind the loop variable."""
     mt.manual_seed(0)
     model = nn.Linear(3, 2)
-    before = [p.data.copy() for p in model.parameters()]
+    before = [p.array.copy() for p in model.parameters()]
     model(mt.randn(4, 3)).sum().backward()
     with mt.no_grad():
         for p in model.parameters():
             p -= 0.1 * p.grad
     for p, old in zip(model.parameters(), before):
-        np.testing.assert_allclose(p.data, old - 0.1 * p.grad.data, rtol=1e-6)
+        np.testing.assert_allclose(p.array, old - 0.1 * p.grad.array, rtol=1e-6)
         assert p._version == 1 and p.is_leaf and p.requires_grad
 
 
@@ -34,33 +34,33 @@ def test_in_place_arithmetic_under_no_grad_matches_torch(op):
     with torch.no_grad():
         getattr(theirs, op)(torch.tensor(b))
     assert out is ours
-    np.testing.assert_array_equal(ours.data, theirs.detach().numpy())
+    np.testing.assert_array_equal(ours.array, theirs.detach().numpy())
 
 
 @pytest.mark.parametrize("statement, expected", [("x += y", [3.0, 4.0, 6.0]), ("x -= y", [-1.0, 0.0, 2.0]),
                                                   ("x *= y", [2.0, 4.0, 8.0]), ("x /= y", [0.5, 1.0, 2.0])])
 def test_augmented_assignment_modifies_the_tensor_itself(statement, expected):
     x = mt.tensor([1.0, 2.0, 4.0])
-    alias, array = x, x.data
+    alias, array = x, x.array
     scope = {"x": x, "y": mt.tensor([2.0, 2.0, 2.0])}
     exec(statement, scope)
-    assert scope["x"] is alias and scope["x"].data is array
+    assert scope["x"] is alias and scope["x"].array is array
     np.testing.assert_array_equal(array, expected)
 
 
 def test_add_with_alpha_zero_fill_copy_and_clamp():
     x = mt.tensor([1.0, -2.0, 3.0])
     x.add_(mt.tensor([1.0, 1.0, 1.0]), alpha=2)
-    np.testing.assert_array_equal(x.data, [3.0, 0.0, 5.0])
+    np.testing.assert_array_equal(x.array, [3.0, 0.0, 5.0])
     x.sub_(1, alpha=0.5)
-    np.testing.assert_array_equal(x.data, [2.5, -0.5, 4.5])
+    np.testing.assert_array_equal(x.array, [2.5, -0.5, 4.5])
     x.fill_(7)
-    np.testing.assert_array_equal(x.data, [7, 7, 7])
+    np.testing.assert_array_equal(x.array, [7, 7, 7])
     x.copy_(mt.tensor([1, 2, 3]))            # int64 into float32: copy_ casts, as torch
-    np.testing.assert_array_equal(x.data, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(x.array, [1.0, 2.0, 3.0])
     assert x.dtype == np.float32
     x.zero_()
-    np.testing.assert_array_equal(x.data, [0, 0, 0])
+    np.testing.assert_array_equal(x.array, [0, 0, 0])
     assert x._version == 5
 
 
@@ -72,7 +72,7 @@ def test_in_place_on_a_leaf_that_requires_grad_raises_as_torch():
             write()
     with pytest.raises(RuntimeError, match="leaf"):
         x += 1
-    np.testing.assert_array_equal(x.data, [1.0, 2.0])       # nothing was written
+    np.testing.assert_array_equal(x.array, [1.0, 2.0])       # nothing was written
 
 
 @needs_torch
@@ -111,7 +111,7 @@ def test_a_leaf_without_grad_becomes_part_of_the_graph():
     b.add_(w)
     assert b.requires_grad and not b.is_leaf
     (b * b).sum().backward()
-    np.testing.assert_array_equal(w.grad.data, [2.0, 4.0])
+    np.testing.assert_array_equal(w.grad.array, [2.0, 4.0])
 
 
 def test_modifying_a_saved_tensor_raises_at_backward_instead_of_a_wrong_gradient():
@@ -140,7 +140,7 @@ def test_views_share_the_version_counter():
     d = x.detach()
     v.add_(1)
     assert x._version == v._version == d._version == 1
-    np.testing.assert_array_equal(x.data, np.arange(6.0).reshape(2, 3) + 1)
+    np.testing.assert_array_equal(x.array, np.arange(6.0).reshape(2, 3) + 1)
 
 
 def test_recorded_in_place_on_a_view_is_refused_clearly():
@@ -179,7 +179,7 @@ def test_float64_other_keeps_the_float32_tensor():
     x = mt.tensor([1.0, 2.0])
     x += mt.tensor([0.5, 0.5], dtype=mt.float64)
     assert x.dtype == np.float32
-    np.testing.assert_array_equal(x.data, [1.5, 2.5])
+    np.testing.assert_array_equal(x.array, [1.5, 2.5])
 
 
 def test_setitem_under_no_grad_and_on_plain_tensors():
@@ -187,7 +187,7 @@ def test_setitem_under_no_grad_and_on_plain_tensors():
     x[0] = 1
     x[1, 1:] = mt.tensor([5.0, 6.0])
     x[mt.tensor([0, 1]), mt.tensor([0, 0])] = 9.0
-    np.testing.assert_array_equal(x.data, [[9, 1, 1], [9, 5, 6]])
+    np.testing.assert_array_equal(x.array, [[9, 1, 1], [9, 5, 6]])
     with pytest.raises(RuntimeError, match="setitem: shape mismatch"):
         x[0] = mt.tensor([1.0, 2.0])
 
@@ -209,7 +209,7 @@ def test_clamp_in_place_on_parameters():
     p = nn.Parameter(np.array([-2.0, 0.5, 3.0], dtype=np.float32))
     with mt.no_grad():
         p.clamp_(-1, 1)
-    np.testing.assert_array_equal(p.data, [-1.0, 0.5, 1.0])
+    np.testing.assert_array_equal(p.array, [-1.0, 0.5, 1.0])
 
 
 @needs_torch

@@ -478,32 +478,32 @@ def test_public_ops_on_the_kernels_are_the_reference(ops_on_kernels, seed):
     x, w, b = rng.standard_normal(x_shape), rng.standard_normal((3, x_shape[1]) + kernel), rng.standard_normal(3)
     tx, tw, tb = (mt.tensor(a, requires_grad=True) for a in (x, w, b))
     out = F.conv2d(tx, tw, tb, stride, padding, dilation)
-    np.testing.assert_allclose(out.data, reference.conv2d(x, w, b, stride, padding, dilation), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out.array, reference.conv2d(x, w, b, stride, padding, dilation), rtol=1e-12, atol=1e-12)
     g = rng.standard_normal(out.shape)
     out.backward(mt.tensor(g))
     for got, expected in zip((tx.grad, tw.grad, tb.grad), reference.conv2d_backward(g, x, w, stride, padding, dilation)):
-        np.testing.assert_allclose(got.data, expected, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(got.array, expected, rtol=1e-12, atol=1e-12)
 
     x_shape, kernel, stride, padding = pool_case(seed)
     x = pool_data(x_shape, np.float64, rng, "special")
     tx = mt.tensor(x, requires_grad=True)
     out = F.max_pool2d(tx, kernel, stride, padding)
     ref_out, ref_argmax = reference.max_pool2d(x, kernel, stride, padding)
-    assert_identical(out.data, ref_out)
+    assert_identical(out.array, ref_out)
     g = rng.integers(1, 50, size=out.shape).astype(np.float64)
     out.backward(mt.tensor(g))
-    assert_identical(tx.grad.data, reference.max_pool2d_backward(g, ref_argmax, x_shape))
+    assert_identical(tx.grad.array, reference.max_pool2d_backward(g, ref_argmax, x_shape))
 
     for count_include_pad in (True, False):
         x = rng.standard_normal(x_shape)
         tx = mt.tensor(x, requires_grad=True)
         out = F.avg_pool2d(tx, kernel, stride, padding, count_include_pad=count_include_pad)
-        np.testing.assert_allclose(out.data, reference.avg_pool2d(x, kernel, stride, padding, count_include_pad),
+        np.testing.assert_allclose(out.array, reference.avg_pool2d(x, kernel, stride, padding, count_include_pad),
                                    rtol=1e-12, atol=1e-12)
         g = rng.standard_normal(out.shape)
         out.backward(mt.tensor(g))
         np.testing.assert_allclose(
-            tx.grad.data, reference.avg_pool2d_backward(g, x_shape, kernel, stride, padding, count_include_pad),
+            tx.grad.array, reference.avg_pool2d_backward(g, x_shape, kernel, stride, padding, count_include_pad),
             rtol=1e-12, atol=1e-12)
     assert ops_on_kernels() == set().union(*REFERENCE_TESTED.values())     # every kernel ran
 
@@ -514,10 +514,10 @@ def test_public_max_pool_on_the_kernel_routes_a_minus_inf_window_to_its_first_re
     tx = mt.tensor(x, requires_grad=True)
     out = F.max_pool2d(tx, 3, 1, 1)
     ref_out, ref_argmax = reference.max_pool2d(x, 3, 1, 1)
-    assert_identical(out.data, ref_out)
+    assert_identical(out.array, ref_out)
     g = np.arange(1.0, 17.0).reshape(1, 1, 4, 4)
     out.backward(mt.tensor(g))
-    assert_identical(tx.grad.data, reference.max_pool2d_backward(g, ref_argmax, x.shape))
+    assert_identical(tx.grad.array, reference.max_pool2d_backward(g, ref_argmax, x.shape))
     assert ops_on_kernels() == {"max_pool2d_forward", "max_pool2d_backward"}
 
 
@@ -604,12 +604,12 @@ def test_conv2d_backward_in_the_gpu_layout_is_the_reference(ops_on_kernels, copi
     b = rng.standard_normal(2 * groups)
     tx, tw, tb = (mt.tensor(a, requires_grad=True) for a in (x, w, b))
     out = F.conv2d(tx, tw, tb, stride, padding, dilation, groups)
-    np.testing.assert_allclose(out.data, reference.conv2d(x, w, b, stride, padding, dilation, groups),
+    np.testing.assert_allclose(out.array, reference.conv2d(x, w, b, stride, padding, dilation, groups),
                                rtol=1e-12, atol=1e-12)
     g = rng.standard_normal(out.shape)
     out.backward(mt.tensor(g))
     expected = reference.conv2d_backward(g, x, w, stride, padding, dilation, groups)
     for got, want in zip((tx.grad, tw.grad, tb.grad), expected):
-        np.testing.assert_allclose(got.data, want, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(got.array, want, rtol=1e-12, atol=1e-12)
     assert ops_on_kernels() == {"im2col", "col2im"}
     assert copies == []

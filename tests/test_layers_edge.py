@@ -187,7 +187,7 @@ def test_unbatched_input_gradcheck(grad_check, rng, distinct_values, case):
 def test_unbatched_layers_match_torch(rng):
     x = rng.standard_normal((3, 8, 8)).astype(np.float32)
     conv, twin = nn.Conv2d(3, 5, 3, padding=1), torch.nn.Conv2d(3, 5, 3, padding=1)
-    twin.weight.data, twin.bias.data = torch.tensor(conv.weight.data), torch.tensor(conv.bias.data)
+    twin.weight.data, twin.bias.data = torch.tensor(conv.weight.array), torch.tensor(conv.bias.array)
     for layer, torch_layer in [(conv, twin), (nn.MaxPool2d(2), torch.nn.MaxPool2d(2)),
                                (nn.AvgPool2d(3, 2, 1), torch.nn.AvgPool2d(3, 2, 1)),
                                (nn.AdaptiveAvgPool2d(3), torch.nn.AdaptiveAvgPool2d(3))]:

@@ -136,8 +136,9 @@ def test_optimizers_train_a_model_like_torch():
     (optim.AdamW, torch.optim.AdamW, dict(lr=0.01), ["step", "exp_avg", "exp_avg_sq"])],
     ids=["sgd", "adam", "adamw"])
 def test_optimizer_state_dict_round_trip_continues_exactly(mt_cls, t_cls, kwargs, names):
-    """5 steps, state_dict, a fresh optimizer over a copy of the parameters, load_state_dict,
-    5 more steps: the same parameters, bit for bit, as 10 steps without the reload."""
+    """5 steps, state_dict, a fresh optimizer over a copy of the parameters, load_state_dict of a
+    deep copy (what torch.save/torch.load give), 5 more steps: the same parameters, bit for bit, as
+    10 steps without the reload.  state_dict() itself holds the live state Tensors, as torch's."""
     mt_params, t_params = make_params()
     opt, t_opt = mt_cls(mt_params, **kwargs), t_cls(t_params, **kwargs)
     for step in range(5):
@@ -151,7 +152,8 @@ def test_optimizer_state_dict_round_trip_continues_exactly(mt_cls, t_cls, kwargs
     for index, entries in saved["state"].items():
         assert sorted(entries) == sorted(names)
         for name in names:
-            np.testing.assert_allclose(np.asarray(entries[name]), th.to_np(t_saved["state"][index][name]),
+            assert isinstance(entries[name], mt.Tensor)
+            np.testing.assert_allclose(th.to_np(entries[name]), th.to_np(t_saved["state"][index][name]),
                                        rtol=RTOL, err_msg=f"{index}/{name}")
     assert [g["params"] for g in saved["param_groups"]] == [g["params"] for g in t_saved["param_groups"]]
     assert set(saved["param_groups"][0]) <= set(t_saved["param_groups"][0])
@@ -159,7 +161,7 @@ def test_optimizer_state_dict_round_trip_continues_exactly(mt_cls, t_cls, kwargs
 
     copies = [mt.nn.Parameter(th.to_np(p).copy()) for p in mt_params]
     reloaded = mt_cls(copies, lr=123.0)         # hyper-parameters come back from the state too
-    reloaded.load_state_dict(saved)
+    reloaded.load_state_dict(snapshot)
     for step in range(5, 10):
         set_gradients(step, mt_params, t_params)
         for p, q in zip(mt_params, copies):
@@ -170,18 +172,22 @@ def test_optimizer_state_dict_round_trip_continues_exactly(mt_cls, t_cls, kwargs
     for p, q in zip(mt_params, copies):
         np.testing.assert_array_equal(th.to_np(q), th.to_np(p))
     assert_params_close(mt_params, t_params, "after 10 steps")
-    # the saved dict was a snapshot: stepping on did not change it, nor did loading alias it
-    for index, entries in snapshot["state"].items():
-        for name, value in entries.items():
-            np.testing.assert_array_equal(np.asarray(saved["state"][index][name]), np.asarray(value))
+    # as torch's: state_dict() gave the optimizer's own Tensors (they moved on with it), and loading
+    # kept the given Tensors (they fit: same dtype and device) rather than copying them
+    for index, p in enumerate(mt_params):
+        for name in names:
+            assert saved["state"][index][name] is opt.state[p][name]
+            assert reloaded.state[copies[index]][name] is snapshot["state"][index][name]
     assert reloaded.param_groups[0]["lr"] == kwargs["lr"]
 
 
 def test_optimizer_load_state_dict_rejects_other_groups():
     params, _ = make_params()
     saved = optim.SGD(params, lr=0.1, momentum=0.9).state_dict()
-    with pytest.raises(ValueError, match="parameter groups"):
+    with pytest.raises(ValueError, match="doesn't match the size of optimizer's group"):
         optim.SGD(params[:2], lr=0.1).load_state_dict(saved)
+    with pytest.raises(ValueError, match="different number of parameter groups"):
+        optim.SGD([{"params": params[:2]}, {"params": params[2:]}], lr=0.1).load_state_dict(saved)
 
 
 def test_optimizer_zero_grad_and_bad_hyper_parameters():
@@ -239,6 +245,7 @@ def test_scheduler_state_dict_round_trip_continues_exactly(name, kwargs):
     as without the reload.  The scheduler's state is JSON-able (the CLI stores it in a checkpoint)."""
     mt_opt, sched, _, _ = _schedulers(name, kwargs)
     for _ in range(7):
+        mt_opt.step()        # no gradients: nothing moves, but torch wants optimizer.step() first
         sched.step()
     opt_state = mt_opt.state_dict()
     sched_state = json.loads(json.dumps(sched.state_dict()))
@@ -256,6 +263,7 @@ def test_scheduler_state_dict_round_trip_continues_exactly(name, kwargs):
 def test_cosine_annealing_follows_the_closed_form_within_one_period():
     mt_opt, sched, _, _ = _schedulers("CosineAnnealingLR", dict(T_max=12, eta_min=0.01))
     for t in range(1, 13):
+        mt_opt.step()
         sched.step()
         expected = [0.01 + (base - 0.01) * (1 + math.cos(math.pi * t / 12)) / 2 for base in (0.1, 0.3)]
         assert sched.get_last_lr() == pytest.approx(expected, rel=1e-12, abs=1e-15)

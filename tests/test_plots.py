@@ -174,7 +174,7 @@ def test_filters_share_one_symmetric_colour_range_with_a_colour_bar():
     weights = np.zeros((16, 1, 3, 3), dtype=np.float32)
     weights[:, 0, 1, 1] = np.linspace(-0.25, 0.5, 16)
     weights[3, 0, 0, 0] = -0.8                       # the largest magnitude is negative
-    model.conv1.weight.data[...] = weights
+    model.conv1.weight.array[...] = weights
     fig = plots._filters_figure(model)
     [ax] = picture_axes(fig)
     [im] = ax.get_images()
@@ -193,7 +193,7 @@ def test_filters_share_one_symmetric_colour_range_with_a_colour_bar():
 def test_filters_average_over_input_channels_and_say_so():
     mt.manual_seed(1)
     model = models.SimpleCNN(in_channels=3)
-    expected = model.conv1.weight.data.astype(np.float64).mean(axis=1)
+    expected = model.conv1.weight.array.astype(np.float64).mean(axis=1)
     fig = plots._filters_figure(model)
     [im] = picture_axes(fig)[0].get_images()
     for i in range(32):
@@ -205,7 +205,7 @@ def test_filters_average_over_input_channels_and_say_so():
 
 def test_filters_of_all_zero_weights_still_have_a_symmetric_range():
     model = models.DigitCNN()
-    model.conv1.weight.data[...] = 0
+    model.conv1.weight.array[...] = 0
     [im] = picture_axes(plots._filters_figure(model))[0].get_images()
     low, high = im.get_clim()
     assert low == -high and high > 0
@@ -238,7 +238,7 @@ def test_feature_maps_one_row_per_conv_layer(name):
     assert "true label 3" in fig._suptitle.get_text()
     # The first conv sees the image itself: its tiles are that conv's output, computed here directly.
     with mt.no_grad():
-        expected = convs[0][1](mt.Tensor(image[None])).data[0]
+        expected = convs[0][1](mt.Tensor(image[None])).array[0]
     [first] = conv_rows[0].get_images()
     for c in range(min(convs[0][1].out_channels, 16)):
         np.testing.assert_allclose(tile(first.get_array(), c, 16, *expected.shape[1:]), expected[c],
@@ -251,9 +251,9 @@ def test_feature_maps_are_the_conv_outputs_in_eval_mode():
     mt.manual_seed(0)
     model = models.DeepCNN()
     block0 = model.features[0]
-    block0.bn.running_mean.data[...] = 0.3
-    block0.bn.running_var.data[...] = 2.0
-    running_mean = block0.bn.running_mean.data.copy()
+    block0.bn.running_mean.array[...] = 0.3
+    block0.bn.running_var.array[...] = 2.0
+    running_mean = block0.bn.running_mean.array.copy()
     image = digit_image()
     captured = plots._conv_outputs(model, image)
     model.eval()
@@ -264,9 +264,9 @@ def test_feature_maps_are_the_conv_outputs_in_eval_mode():
     model.train()
     assert [n for n, _ in captured] == ["features.0.conv", "features.1.conv", "features.2.conv",
                                         "features.3.conv"]
-    np.testing.assert_allclose(captured[0][1], first.data[0], rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(captured[1][1], second.data[0], rtol=1e-5, atol=1e-5)
-    np.testing.assert_array_equal(block0.bn.running_mean.data, running_mean)
+    np.testing.assert_allclose(captured[0][1], first.array[0], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(captured[1][1], second.array[0], rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(block0.bn.running_mean.array, running_mean)
 
 
 def test_feature_maps_restore_training_flags_and_hooks(tmp_path):

@@ -505,7 +505,7 @@ def test_non_contiguous_inputs(rng):
     for fn in (lambda lib, t: t.sum(0), lambda lib, t: t.max(1), lambda lib, t: t.topk(2, 0),
                lambda lib, t: t.std(1), lambda lib, t: t.norm(3, 0), lambda lib, t: t.argmin()):
         ours = mt.Tensor(a, requires_grad=True)
-        assert not ours.data.flags.c_contiguous
+        assert not ours.array.flags.c_contiguous
         compare(fn, a)
 
 

@@ -51,7 +51,7 @@ def test_summary_shapes_and_parameters_match_torch_leaf_by_leaf(name):
 
 def test_summary_leaves_the_model_as_it_was():
     model = models.DeepCNN().train()
-    before = model.state_dict()
+    before = {k: v.clone() for k, v in model.state_dict().items()}   # a copy: the values share memory
     mt.summary(model, file=io.StringIO())
     assert all(m.training for m in model.modules())
     assert all(not m._forward_hooks for m in model.modules())

@@ -52,7 +52,7 @@ def test_tensor_copies_its_data():
     source = np.array([1.0, 2.0])
     x = mt.tensor(source)
     source[0] = 99
-    assert x.data[0] == 1.0
+    assert x.array[0] == 1.0
 
 
 @needs_torch
@@ -68,8 +68,8 @@ def test_tensor_from_a_torch_tensor():
 def test_tensor_from_a_tensor_is_a_copy():
     x = mt.tensor([1.0, 2.0])
     y = mt.tensor(x)
-    y.data[0] = 5
-    assert x.data[0] == 1.0
+    y.array[0] = 5
+    assert x.array[0] == 1.0
 
 
 def test_only_floating_tensors_require_grad():
@@ -91,7 +91,7 @@ def test_factories_default_to_float32_and_are_seeded():
 
 def test_attributes():
     x = mt.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
-    assert isinstance(x.data, np.ndarray)
+    assert isinstance(x.array, np.ndarray)
     assert x.grad is None and x.requires_grad is True
     assert x.shape == (1, 3) and isinstance(x.shape, tuple)
     assert x.dtype == mt.float32 and x.device == "cpu"
@@ -105,7 +105,7 @@ def test_numpy_refuses_a_tensor_that_requires_grad():
     with pytest.raises(RuntimeError, match="detach"):
         x.numpy()
     out = x.detach().numpy()
-    assert isinstance(out, np.ndarray) and np.shares_memory(out, x.data)   # as torch: no copy
+    assert isinstance(out, np.ndarray) and np.shares_memory(out, x.array)   # as torch: no copy
 
 
 def test_item():
@@ -203,7 +203,7 @@ def test_setitem_refuses_a_tensor_that_requires_grad():
         x[0] = 5.0
     with mt.no_grad():
         x[0] = 5.0
-    assert x.data[0] == 5.0
+    assert x.array[0] == 5.0
 
 
 def test_argmax_and_bool_of_one_element():

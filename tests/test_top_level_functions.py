@@ -54,5 +54,5 @@ def test_wrong_shapes_are_refused_by_name(call, message):
 def test_softmax_takes_dtype_third_as_torch_softmax():
     assert list(inspect.signature(mt.softmax).parameters) == ["input", "dim", "dtype"]
     assert list(inspect.signature(mt.log_softmax).parameters) == ["input", "dim", "dtype"]
-    assert list(inspect.signature(mt.mm).parameters) == ["input", "mat2"]
-    assert list(inspect.signature(mt.bmm).parameters) == ["input", "mat2"]
+    assert list(inspect.signature(mt.mm).parameters) == ["input", "mat2", "out_dtype", "out"]  # torch.mm(input, mat2, out_dtype, *, out=None)
+    assert list(inspect.signature(mt.bmm).parameters) == ["input", "mat2", "out_dtype", "out"]

@@ -4,6 +4,6 @@
 `torch.backends.cudnn` does for cuDNN: with it off every op runs its plain core Function
 (minitorch_cnn/core/).
 """
-from . import fast
+from . import fast, mps
 
-__all__ = ["fast"]
+__all__ = ["fast", "mps"]

@@ -59,7 +59,7 @@ def choose(core_function, *inputs, plain=True):
 def _core_defines(tensor):
     if tensor is None or not hasattr(tensor, "dtype"):
         return True
-    return tensor.dtype.name in ("float32", "float64") and tensor.data.size > 0
+    return tensor.dtype.name in ("float32", "float64") and tensor.array.size > 0
 
 
 def replacements():

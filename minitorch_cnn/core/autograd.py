@@ -134,12 +134,12 @@ def backward(root, grad, retain_graph=False):
 
 def _backward_one(node, grad_out, grads, retain_graph):
     """Run one node's backward and pass each input's gradient on (summed over fan-out)."""
-    hooks.check_not_freed(node)                                      # [hooks]
+    grad_out = hooks.before_node_backward(node, grad_out)            # [hooks]
     versions.check_saved(node)                                       # [versions]
     with np.errstate(all="ignore"):
         input_grads = node.function.backward(node, grad_out)
     input_grads = input_grads if isinstance(input_grads, tuple) else (input_grads,)
-    hooks.check_gradients(node, input_grads)                         # [hooks]
+    input_grads = hooks.check_gradients(node, input_grads)           # [hooks]
     for t, parent, needed, g in zip(node.inputs, node.input_nodes, node.needs_input_grad, input_grads):
         if t is None or g is None or not needed:
             continue

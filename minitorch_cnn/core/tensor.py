@@ -14,7 +14,7 @@ class Tensor:
     """A node of the computation graph.
 
     array          the raw array (numpy.ndarray on 'cpu', cupy.ndarray on 'cuda')
-    grad           a Tensor shaped like data, filled in by backward(), or None
+    grad           a Tensor shaped like array, filled in by backward(), or None
     requires_grad  whether ops on this tensor are recorded for backward()
     _node          the Context of the op that made it, None for a leaf (core/autograd.py)
     """
@@ -32,9 +32,6 @@ class Tensor:
         self._retains_grad = False
         self._version_counter = VersionCounter()   # bumped by every in-place write
 
-    # TEMPORARY (issue 21 in progress): .data still returns the raw array; it becomes torch's
-    # Tensor view once every caller reads .array
-    data = property(lambda self: self.array, lambda self, value: setattr(self, "array", value))
     shape = property(lambda self: tuple(self.array.shape))
     dtype = property(lambda self: self.array.dtype)
     ndim = property(lambda self: self.array.ndim)

@@ -24,6 +24,18 @@ def is_available():
     return cuda_is_available()
 
 
+def device_count():
+    """How many GPUs the engine can use: 1 (cuda:0) when CUDA is available, else 0."""
+    return int(is_available())
+
+
+def current_device():
+    """0, the one GPU the engine uses; RuntimeError naming why when CUDA cannot be used."""
+    from ..backend import require_cuda
+    require_cuda()
+    return 0
+
+
 def unavailable_reason():
     """None when device 'cuda' can be used, else one sentence saying what failed:
     CuPy's import error, the driver and runtime versions, the missing library.
@@ -32,4 +44,4 @@ def unavailable_reason():
     return cuda_unavailable_reason()
 
 
-__all__ = ["is_available", "unavailable_reason", "kernel_sources", "get_kernel"]
+__all__ = ["current_device", "device_count", "is_available", "unavailable_reason", "kernel_sources", "get_kernel"]

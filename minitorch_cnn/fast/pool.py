@@ -34,6 +34,11 @@ Departures from core.pool:
     out_h + out_w whole-array steps instead of out_h · out_w;
   * float16 runs in float32; an empty input or output returns zeros; the backward raises
     torch's error for a gradient with no channels, height or width.
+
+At the bottom, the arrays-in, arrays-out steps of the pools no core Function defines (dilation,
+ceil_mode, return_indices, divisor_override, adaptive max pooling), which ops/pool.py's
+MaxPool2dWithIndices, AdaptiveMaxPool2d and ClippedAvgPool2d run in both engine modes; written
+for any array module (no CUDA twin: NumPy or CuPy whole-array steps).
 """
 import numpy as np
 
@@ -311,3 +316,157 @@ def _window_counts(rows, columns, dtype, xp):
     heights = xp.asarray([end - start for start, end in rows], dtype=dtype)
     widths = xp.asarray([end - start for start, end in columns], dtype=dtype)
     return heights[:, None] * widths[None, :]
+
+
+# ---------------------------------------------------------------------------------------------
+# torch's other pooling parameters: dilation, ceil_mode, return_indices, divisor_override and
+# adaptive max pooling.  No core Function defines them, so ops/pool.py's MaxPool2dWithIndices,
+# AdaptiveMaxPool2d and ClippedAvgPool2d call these in both engine modes.  Window (oy, ox) starts
+# at row oy·sh − ph and column ox·sw − pw of x and takes every dh-th row and dw-th column,
+# kh × kw of them; with ceil_mode the last window may run past the padding, and the pixels
+# there are skipped (torch clips the window).
+
+def _extended(x, padding, kernel_size, stride, dilation, out_hw, fill):
+    """x (N, C, H, W) inside a border of `fill`: `padding` rows/columns on the top/left and as
+    many on the bottom/right as the last window reaches (at least the padding's)."""
+    xp = get_array_module(x)
+    (n, c, h, w), (ph, pw) = x.shape, padding
+    rows = max(h + 2 * ph, (out_hw[0] - 1) * stride[0] + (kernel_size[0] - 1) * dilation[0] + 1)
+    columns = max(w + 2 * pw, (out_hw[1] - 1) * stride[1] + (kernel_size[1] - 1) * dilation[1] + 1)
+    out = xp.full((n, c, rows, columns), fill, dtype=x.dtype)
+    out[:, :, ph:ph + h, pw:pw + w] = x
+    return out
+
+
+def _first_real(starts, dilation, xp):
+    """The first row (column) at or after each window start that is not padding: torch's
+    `while (ih0 < 0) ih0 += dilation`."""
+    behind = xp.maximum(-starts, 0)
+    return starts + (behind + dilation - 1) // dilation * dilation
+
+
+def max_pool2d_with_indices_forward(x, kernel_size, stride, padding, dilation, out_hw):
+    """x (N, C, H, W) -> (values, indices, every_window_real), values and indices (N, C, out_h, out_w).
+
+    values: each window's maximum over its real (non-padding) pixels; indices (int64): where it
+    is in its H × W plane, row · W + column.  torch's scan, row-major over the window: a pixel
+    wins when it is greater than the best so far or is NaN, so ties keep the first maximum and
+    NaN the last NaN; a window of −inf (the integer minimum) keeps its first real pixel.
+    every_window_real: False when some window holds only padding (there torch gives −inf and
+    an index that is not in the window).
+    """
+    xp = get_array_module(x)
+    (n, c, h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = x.shape, kernel_size, stride, padding, dilation
+    lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    row_starts = xp.arange(out_hw[0], dtype=np.int64) * sh - ph
+    column_starts = xp.arange(out_hw[1], dtype=np.int64) * sw - pw
+    first_row, first_column = _first_real(row_starts, dh, xp), _first_real(column_starts, dw, xp)
+    values = xp.full((n, c) + tuple(out_hw), lowest, dtype=x.dtype)
+    indices = xp.empty(values.shape, dtype=np.int64)
+    indices[...] = first_row[:, None] * w + first_column[None, :]
+    taps = window_taps(kernel_size, stride, dilation, out_hw)
+    extended = _extended(x, padding, kernel_size, stride, dilation, out_hw, lowest)
+    for k, (rows, columns) in enumerate(taps):
+        tap = extended[:, :, rows, columns]
+        better = tap > values          # the padding (lowest) never passes this
+        if x.dtype.kind == "f":
+            better |= xp.isnan(tap)
+        i, j = divmod(k, kw)
+        xp.copyto(values, tap, where=better)
+        xp.copyto(indices, (row_starts + i * dh)[:, None] * w + (column_starts + j * dw)[None, :], where=better)
+    rows_real = first_row < xp.minimum(row_starts + (kh - 1) * dh + 1, h)
+    columns_real = first_column < xp.minimum(column_starts + (kw - 1) * dw + 1, w)
+    return values, indices, bool(rows_real.all()) and bool(columns_real.all())
+
+
+def scatter_to_indices(grad_out, indices, x_shape):
+    """dx (N, C, H, W): dx[n, c] at plane position indices[n, c, ·] += grad_out[n, c, ·], the
+    gradients of windows that share a winner summed (in float64, then rounded once)."""
+    xp = get_array_module(grad_out)
+    n, c, h, w = x_shape
+    planes = xp.arange(n * c, dtype=np.int64)[:, None] * (h * w)
+    positions = (indices.reshape(n * c, indices[0, 0].size if n * c else 0) + planes).ravel()
+    dx = xp.bincount(positions, weights=grad_out.reshape(-1).astype(np.float64), minlength=n * c * h * w)
+    return dx.astype(grad_out.dtype, copy=False).reshape(x_shape)
+
+
+def _first_max_last_nan(a, axis):
+    """Index along `axis` of torch's scan winner: the last NaN if there is one, else the first maximum."""
+    xp = get_array_module(a)
+    index = a.argmax(axis=axis)
+    if a.dtype.kind == "f":
+        nan = xp.isnan(a)
+        last_nan = a.shape[axis] - 1 - xp.flip(nan, axis=axis).argmax(axis=axis)
+        index = xp.where(nan.any(axis=axis), last_nan, index)
+    return index
+
+
+def adaptive_max_pool2d_forward(x, output_size):
+    """x (N, C, H, W) -> (values, indices), (N, C, out_h, out_w): the maximum over window (i, j),
+    rows [⌊i·H/out_h⌋, ⌈(i+1)·H/out_h⌉) and columns alike, and its plane position row · W + column.
+
+    Separably: each row's winner within each column window, then the winning row of each row
+    window.  The scan's rule (last NaN, else first maximum in row-major order) survives the
+    split: the first maximum lies in the first row holding the maximum, the last NaN in the
+    last row holding a NaN.
+    """
+    xp = get_array_module(x)
+    (n, c, h, w), (out_h, out_w) = x.shape, output_size
+    row_best = xp.empty((n, c, h, out_w), dtype=x.dtype)
+    row_winner = xp.empty((n, c, h, out_w), dtype=np.int64)
+    for j, (start, end) in enumerate(_windows(w, out_w)):
+        window = x[:, :, :, start:end]
+        index = _first_max_last_nan(window, axis=3)
+        row_best[:, :, :, j] = xp.take_along_axis(window, index[..., None], axis=3)[..., 0]
+        row_winner[:, :, :, j] = index + start
+    values = xp.empty((n, c, out_h, out_w), dtype=x.dtype)
+    indices = xp.empty((n, c, out_h, out_w), dtype=np.int64)
+    for i, (start, end) in enumerate(_windows(h, out_h)):
+        index = _first_max_last_nan(row_best[:, :, start:end, :], axis=2)[:, :, None, :]
+        values[:, :, i, :] = xp.take_along_axis(row_best[:, :, start:end, :], index, axis=2)[:, :, 0, :]
+        column = xp.take_along_axis(row_winner[:, :, start:end, :], index, axis=2)[:, :, 0, :]
+        indices[:, :, i, :] = (index[:, :, 0, :] + start) * w + column
+    return values, indices
+
+
+def avg_pool2d_divisors(hw, kernel_size, stride, padding, out_hw, count_include_pad, xp=np):
+    """(out_h, out_w) int64: torch's divisor per window.  A window's rows [s, s + kh), s = oy·sh − ph,
+    are cut to the padded input, [s, min(s + kh, H + ph)), and counted so with count_include_pad
+    (ceil_mode's last windows count fewer than kh); without it, to the real rows [max(s, 0),
+    min(s + kh, H)).  Columns alike; the divisor is rows · columns."""
+    lengths = []
+    for size, k, s, p, out in zip(hw, kernel_size, stride, padding, out_hw):
+        starts = xp.arange(out, dtype=np.int64) * s - p
+        ends = xp.minimum(starts + k, size + p)
+        if not count_include_pad:
+            starts, ends = xp.maximum(starts, 0), xp.minimum(ends, size)
+        lengths.append(xp.maximum(ends - starts, 1))     # (a window always holds a real pixel)
+    return lengths[0][:, None] * lengths[1][None, :]
+
+
+def clipped_avg_pool2d_forward(x, kernel_size, stride, padding, out_hw, divisor):
+    """out = (Σ of the window's real pixels) / divisor, divisor an int or (out_h, out_w) array.
+    Integers divide with truncation toward zero, as torch's C++ division."""
+    xp = get_array_module(x)
+    extended = _extended(x, padding, kernel_size, stride, (1, 1), out_hw, 0)
+    taps = _taps(extended, kernel_size, stride, out_hw)
+    sums = taps[0].copy()
+    for tap in taps[1:]:
+        sums += tap
+    if x.dtype.kind in "iu":
+        divisor = xp.asarray(divisor, dtype=sums.dtype)
+        quotient = xp.abs(sums) // xp.abs(divisor)
+        return xp.where((sums < 0) != (divisor < 0), -quotient, quotient).astype(x.dtype, copy=False)
+    return sums / xp.asarray(divisor, dtype=x.dtype)
+
+
+def clipped_avg_pool2d_backward(grad_out, x_shape, kernel_size, stride, padding, divisor):
+    """dx: each window's g / divisor added to every real pixel of the window."""
+    xp = get_array_module(grad_out)
+    (ph, pw), (h, w) = padding, x_shape[2:]
+    share = grad_out / xp.asarray(divisor, dtype=grad_out.dtype)
+    holder = xp.zeros(x_shape, dtype=grad_out.dtype)
+    dx = _extended(holder, padding, kernel_size, stride, (1, 1), grad_out.shape[2:], 0)
+    for view in _taps(dx, kernel_size, stride, grad_out.shape[2:]):
+        view += share
+    return dx[:, :, ph:ph + h, pw:pw + w]

@@ -6,7 +6,10 @@ from ..ops.dropout import dropout, dropout2d
 from ..ops.loss import cross_entropy, mse_loss, nll_loss
 from ..ops.matmul import linear
 from ..ops.norm import batch_norm
+from ..ops.pad import pad
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from ..ops.pool import (adaptive_max_pool2d, adaptive_max_pool2d_with_indices, avg_pool1d, max_pool1d,
+                       max_pool1d_with_indices, max_pool2d_with_indices)
 from ..ops.shape import flatten as _flatten
 
 
@@ -19,3 +22,6 @@ def flatten(x, start_dim=1, end_dim=-1):
 __all__ = ["adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "conv2d", "cross_entropy", "dropout",
            "dropout2d", "flatten", "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss",
            "nll_loss", "relu", "sigmoid", "softmax", "tanh"]
+__all__ += ["pad"]
+__all__ += ["adaptive_max_pool2d", "adaptive_max_pool2d_with_indices", "avg_pool1d", "max_pool1d",
+            "max_pool1d_with_indices", "max_pool2d_with_indices"]

@@ -33,44 +33,54 @@ def fan_in_and_fan_out(tensor):
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
 
+def _refuse_generator(op, generator):
+    if generator is not None:
+        raise RuntimeError(f"{op}: generator= is not supported by minitorch_cnn (only generator=None: "
+                           f"seed the engine's generator with manual_seed)")
+
+
 def _fill(tensor, sample):
     values = np.asarray(sample(get_rng(), tensor.shape))
-    tensor.data[...] = backend.to_device(values.astype(tensor.dtype), tensor.device)
+    tensor.array[...] = backend.to_device(values.astype(tensor.dtype), tensor.device)
     return tensor
 
 
-def uniform_(tensor, a=0.0, b=1.0):
+def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    _refuse_generator("uniform_", generator)
     return _fill(tensor, lambda rng, shape: rng.uniform(a, b, shape))
 
 
-def normal_(tensor, mean=0.0, std=1.0):
+def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    _refuse_generator("normal_", generator)
     return _fill(tensor, lambda rng, shape: rng.normal(mean, std, shape))
 
 
 def zeros_(tensor):
-    tensor.data[...] = 0
+    tensor.array[...] = 0
     return tensor
 
 
 def ones_(tensor):
-    tensor.data[...] = 1
+    tensor.array[...] = 1
     return tensor
 
 
-def constant_(tensor, value):
-    tensor.data[...] = value
+def constant_(tensor, val):
+    tensor.array[...] = val
     return tensor
 
 
-def xavier_uniform_(tensor, gain=1.0):
+def xavier_uniform_(tensor, gain=1.0, generator=None):
     """U(−b, b), b = gain·√(6 / (fan_in + fan_out))."""
+    _refuse_generator("xavier_uniform_", generator)
     fan_in, fan_out = fan_in_and_fan_out(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -bound, bound)
 
 
-def xavier_normal_(tensor, gain=1.0):
+def xavier_normal_(tensor, gain=1.0, generator=None):
     """N(0, σ²), σ = gain·√(2 / (fan_in + fan_out))."""
+    _refuse_generator("xavier_normal_", generator)
     fan_in, fan_out = fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
@@ -91,16 +101,18 @@ def _zero_element(tensor):
     return False
 
 
-def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """U(−b, b), b = gain·√(3 / fan).  With a = √5 (the layers' default) b = 1/√fan_in."""
+    _refuse_generator("kaiming_uniform_", generator)
     if _zero_element(tensor):
         return tensor
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
     return uniform_(tensor, -bound, bound)
 
 
-def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """N(0, σ²), σ = gain / √fan."""
+    _refuse_generator("kaiming_normal_", generator)
     if _zero_element(tensor):
         return tensor
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity))

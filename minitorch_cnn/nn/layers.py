@@ -18,6 +18,7 @@ from ..ops.pairs import pair
 from . import init
 from .module import Module, Parameter
 from ..ops.checks import expect_tensor
+from ..ops.conv import check_padding_string
 from ..ops.loss import check_reduction
 
 
@@ -45,6 +46,13 @@ def _named_error(layer, exc):
     return exc
 
 
+def _place(module, device, dtype):
+    """torch's device= and dtype= constructor arguments: the parameters and buffers built, then
+    moved or cast (floating ones only, as torch's factory_kwargs)."""
+    if device is not None or dtype is not None:
+        module.to(device=device, dtype=dtype)
+
+
 class _WeightedLayer(Module):
     """A layer with `weight` (out, ...) and an optional `bias` (out,), initialised as PyTorch
     does: W by kaiming_uniform_(a=√5), i.e. U(±1/√fan_in), and b ~ U(±1/√fan_in).
@@ -69,15 +77,16 @@ class _WeightedLayer(Module):
 class Linear(_WeightedLayer):
     """y = x Wᵀ + b;  W (out_features, in_features)."""
 
-    def __init__(self, in_features, out_features, bias=True):
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         self.in_features = _count("Linear", "in_features", in_features, allow_bool=True)
         self.out_features = _count("Linear", "out_features", out_features)
         self._create_parameters((self.out_features, self.in_features), bias)
+        _place(self, device, dtype)
 
-    def forward(self, x):
+    def forward(self, input):  # noqa: A002  (torch's parameter name: forward(input=x) works)
         name = f"Linear({self.in_features}→{self.out_features})"
-        expect_tensor(x, name)
+        x = expect_tensor(input, name)
         if x.ndim < 1 or x.shape[-1] != self.in_features:
             raise ValueError(f"{name}: expected input (*, {self.in_features}), got {x.shape}")
         return F.linear(x, self.weight, self.bias)
@@ -90,7 +99,7 @@ class Conv2d(_WeightedLayer):
     """2-D convolution; W (out, in/groups, kh, kw).  Input (N, C, H, W) or unbatched (C, H, W)."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True):
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
         super().__init__()
         name = f"Conv2d({in_channels}→{out_channels})"
         self.in_channels = _count(name, "in_channels", in_channels, allow_bool=True)
@@ -104,39 +113,65 @@ class Conv2d(_WeightedLayer):
             raise ValueError(f"{name}: kernel_size must be an int or a pair of ints, got {kernel_size!r}")
         self.kernel_size = pair(kernel_size, f"{name}: kernel_size", 1)
         self.stride = pair(stride, f"{name}: stride", 1)
-        self.padding = pair(padding, f"{name}: padding", 0)
+        if isinstance(padding, str):   # "valid" or "same", kept as the string (torch's attribute)
+            check_padding_string(padding, stride, ValueError)
+            self.padding = padding
+        else:
+            self.padding = pair(padding, f"{name}: padding", 0)
         self.dilation = pair(dilation, f"{name}: dilation", 1)
+        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
+            raise ValueError(f"{name}: padding_mode must be one of 'zeros', 'reflect', 'replicate' or "
+                             f"'circular', got {padding_mode!r}")
+        self.padding_mode = padding_mode
         self._create_parameters((self.out_channels, self.in_channels // self.groups) + self.kernel_size, bias)
+        _place(self, device, dtype)
 
-    def forward(self, x):
+    def forward(self, input):  # noqa: A002
         name = f"Conv2d({self.in_channels}→{self.out_channels})"
-        expect_tensor(x, name)
+        x = expect_tensor(input, name)
         # The op checks x against the weight too, but its message speaks of the weight; this
         # one names the layer's own in_channels (the message docs/design.md and the tests ask for).
         if x.ndim not in (3, 4) or x.shape[-3] != self.in_channels:
             raise ValueError(f"{name}: expected input (N, {self.in_channels}, H, W), got {x.shape} "
                              f"(an unbatched input is ({self.in_channels}, H, W))")
         try:   # every other argument: F.conv2d checks it
+            if self.padding_mode != "zeros":   # as torch: pad by the mode, then convolve unpadded
+                x = F.pad(x, self._border(), mode=self.padding_mode)
+                return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
             return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
         except (ValueError, TypeError, RuntimeError) as exc:
             raise _named_error(name, exc) from exc
+
+    def _border(self):
+        """F.pad's (left, right, top, bottom) for padding_mode: the padding on both sides, or for
+        "same" d·(k − 1) in all per dim, the odd one on the right/bottom (torch's order)."""
+        if self.padding == "valid":
+            return (0, 0, 0, 0)
+        if self.padding == "same":
+            totals = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
+            (top, bottom), (left, right) = ((t // 2, t - t // 2) for t in totals)
+            return (left, right, top, bottom)
+        return (self.padding[1], self.padding[1], self.padding[0], self.padding[0])
 
     def extra_repr(self):
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}")
         if self.padding != (0, 0):
-            text += f", padding={self.padding}"
+            text += f", padding={self.padding}"   # padding=same for a string, as torch prints it
         if self.dilation != (1, 1):
             text += f", dilation={self.dilation}"
         if self.groups != 1:
             text += f", groups={self.groups}"
         if self.bias is None:
             text += ", bias=False"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode}"
         return text
 
 
 class _Pool2d(Module):
-    """Input (N, C, H, W) or unbatched (C, H, W); the arguments are checked when it runs, as in torch."""
+    """Input (N, C, H, W) or unbatched (C, H, W) (the 1-D pools: (N, C, L) or (C, L)); the arguments
+    are checked when it runs, as in torch."""
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
@@ -156,22 +191,36 @@ class _Pool2d(Module):
             raise _named_error(name, exc) from exc
 
 
-class MaxPool2d(_Pool2d):
-    """Window maximum; stride defaults to kernel_size; padding is −∞.  torch's parameters in
-    torch's order; dilation, return_indices and ceil_mode are taken at their defaults only."""
+class _MaxPool(_Pool2d):
+    """torch's _MaxPoolNd: the parameters in torch's order; return_indices=True returns (out, indices)."""
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__(kernel_size, stride, padding)
         self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
 
-    def forward(self, x):
-        return self._run(F.max_pool2d, x, dilation=self.dilation, ceil_mode=self.ceil_mode,
+    def extra_repr(self):
+        return f"{super().extra_repr()}, dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+
+    def forward(self, input):  # noqa: A002  (torch's parameter name)
+        return self._run(self._pool, input, dilation=self.dilation, ceil_mode=self.ceil_mode,
                          return_indices=self.return_indices)
 
 
+class MaxPool2d(_MaxPool):
+    """Window maximum (F.max_pool2d); stride defaults to kernel_size; padding is −∞."""
+
+    _pool = staticmethod(F.max_pool2d)
+
+
+class MaxPool1d(_MaxPool):
+    """Window maximum over the last axis (F.max_pool1d): input (N, C, L) or unbatched (C, L)."""
+
+    _pool = staticmethod(F.max_pool1d)
+
+
 class AvgPool2d(_Pool2d):
-    """Window mean; stride defaults to kernel_size.  torch's parameters in torch's order
-    (ceil_mode before count_include_pad); ceil_mode and divisor_override at their defaults only."""
+    """Window mean (F.avg_pool2d); stride defaults to kernel_size.  torch's parameters in torch's
+    order (ceil_mode before count_include_pad)."""
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                  divisor_override=None):
@@ -179,9 +228,23 @@ class AvgPool2d(_Pool2d):
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
         self.divisor_override = divisor_override
 
-    def forward(self, x):
-        return self._run(F.avg_pool2d, x, ceil_mode=self.ceil_mode, count_include_pad=self.count_include_pad,
+    def forward(self, input):  # noqa: A002  (torch's parameter name)
+        return self._run(F.avg_pool2d, input, ceil_mode=self.ceil_mode, count_include_pad=self.count_include_pad,
                          divisor_override=self.divisor_override)
+
+
+class AvgPool1d(_Pool2d):
+    """Window mean over the last axis (F.avg_pool1d): input (N, C, L) or unbatched (C, L).  As torch,
+    kernel_size, stride and padding are kept as 1-tuples."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+        as_single = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,)  # noqa: E731
+        super().__init__(as_single(kernel_size), as_single(kernel_size if stride is None else stride),
+                         as_single(padding))
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+
+    def forward(self, input):  # noqa: A002  (torch's parameter name)
+        return self._run(F.avg_pool1d, input, ceil_mode=self.ceil_mode, count_include_pad=self.count_include_pad)
 
 
 class AdaptiveAvgPool2d(Module):
@@ -192,11 +255,31 @@ class AdaptiveAvgPool2d(Module):
         super().__init__()
         self.output_size = output_size
 
-    def forward(self, x):
+    def forward(self, input):  # noqa: A002  (torch's parameter name)
         name = f"AdaptiveAvgPool2d(output_size={self.output_size})"
-        expect_tensor(x, name)
+        expect_tensor(input, name)
         try:
-            return F.adaptive_avg_pool2d(x, self.output_size)
+            return F.adaptive_avg_pool2d(input, self.output_size)
+        except (ValueError, TypeError, RuntimeError) as exc:
+            raise _named_error(name, exc) from exc
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool2d(Module):
+    """Max pooling to a fixed output size (out_h, out_w), whatever the input's H × W (F.adaptive_max_pool2d);
+    an int means a square, None keeps that input size; return_indices=True returns (out, indices)."""
+
+    def __init__(self, output_size, return_indices=False):
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def forward(self, input):  # noqa: A002  (torch's parameter name)
+        name = f"AdaptiveMaxPool2d(output_size={self.output_size})"
+        expect_tensor(input, name)
+        try:
+            return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
         except (ValueError, TypeError, RuntimeError) as exc:
             raise _named_error(name, exc) from exc
 
@@ -207,16 +290,20 @@ class AdaptiveAvgPool2d(Module):
 class _BatchNorm(Module):
     _input_dims = ()
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
+                 device=None, dtype=None, *, bias=True):
         super().__init__()
         num_features = _count(type(self).__name__, "num_features", num_features)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
+        self._has_bias = bool(bias)   # torch's bias=False: a learnt scale and no shift
         if affine:
             self.weight = Parameter(np.ones(num_features, dtype=np.float32))
-            self.bias = Parameter(np.zeros(num_features, dtype=np.float32))
         else:
             self.register_parameter("weight", None)
+        if affine and bias:
+            self.bias = Parameter(np.zeros(num_features, dtype=np.float32))
+        else:
             self.register_parameter("bias", None)
         if track_running_stats:
             self.register_buffer("running_mean", np.zeros(num_features, dtype=np.float32))
@@ -225,10 +312,11 @@ class _BatchNorm(Module):
         else:
             for name in ("running_mean", "running_var", "num_batches_tracked"):
                 self.register_buffer(name, None)
+        _place(self, device, dtype)
 
-    def forward(self, x):
+    def forward(self, input):  # noqa: A002
         name = f"{type(self).__name__}({self.num_features})"
-        expect_tensor(x, name)
+        x = expect_tensor(input, name)
         if x.ndim not in self._input_dims or x.shape[1] != self.num_features:
             dims = " or ".join(f"{d}-D" for d in self._input_dims)
             raise ValueError(f"{name}: expected a {dims} input with {self.num_features} channels "
@@ -249,11 +337,12 @@ class _BatchNorm(Module):
         except (ValueError, TypeError, RuntimeError) as exc:
             raise _named_error(name, exc) from exc
         if counting:   # counted on its device: no host read of it per step
-            self.num_batches_tracked.data[...] += 1
+            self.num_batches_tracked.array[...] += 1
         return out
 
     def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+        bias = "" if self._has_bias else ", bias=False"
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}{bias}, "
                 f"track_running_stats={self.track_running_stats}")
 
 
@@ -277,8 +366,8 @@ class Dropout(Module):
             raise ValueError(f"{type(self).__name__}: probability p must be in [0, 1], got {p}")
         self.p, self.inplace = p, inplace
 
-    def forward(self, x):
-        return F.dropout(expect_tensor(x, "Dropout"), self.p, self.training, self.inplace)
+    def forward(self, input):  # noqa: A002
+        return F.dropout(expect_tensor(input, "Dropout"), self.p, self.training, self.inplace)
 
     def extra_repr(self):
         return f"p={self.p}" + (", inplace=True" if self.inplace else "")
@@ -292,38 +381,41 @@ class ReLU(Module):
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, x):
-        return F.relu(expect_tensor(x, "ReLU"), inplace=self.inplace)
+    def forward(self, input):  # noqa: A002
+        return F.relu(expect_tensor(input, "ReLU"), inplace=self.inplace)
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
 
 
 class Tanh(Module):
-    def forward(self, x):
-        return F.tanh(expect_tensor(x, "Tanh"))
+    def forward(self, input):  # noqa: A002
+        return F.tanh(expect_tensor(input, "Tanh"))
 
 
 class Sigmoid(Module):
-    def forward(self, x):
-        return F.sigmoid(expect_tensor(x, "Sigmoid"))
+    def forward(self, input):  # noqa: A002
+        return F.sigmoid(expect_tensor(input, "Sigmoid"))
 
 
 class Softmax(Module):
-    def __init__(self, dim):
+    """softmax along dim; dim=None picks torch's legacy implicit dim (0 for 0-, 1- and 3-D input,
+    else 1) with torch's warning."""
+
+    def __init__(self, dim=None):
         super().__init__()
         self.dim = dim
 
-    def forward(self, x):
-        return F.softmax(expect_tensor(x, type(self).__name__), self.dim)
+    def forward(self, input):  # noqa: A002
+        return F.softmax(expect_tensor(input, type(self).__name__), self.dim, _stacklevel=5)
 
     def extra_repr(self):
         return f"dim={self.dim}"
 
 
 class LogSoftmax(Softmax):
-    def forward(self, x):
-        return F.log_softmax(expect_tensor(x, "LogSoftmax"), self.dim)
+    def forward(self, input):  # noqa: A002
+        return F.log_softmax(expect_tensor(input, "LogSoftmax"), self.dim, _stacklevel=5)
 
 
 class Flatten(Module):
@@ -333,8 +425,8 @@ class Flatten(Module):
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
 
-    def forward(self, x):
-        return F.flatten(expect_tensor(x, "Flatten"), self.start_dim, self.end_dim)
+    def forward(self, input):  # noqa: A002
+        return F.flatten(expect_tensor(input, "Flatten"), self.start_dim, self.end_dim)
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
@@ -347,21 +439,21 @@ class Identity(Module):
     def __init__(self, *args, **kwargs):
         super().__init__()
 
-    def forward(self, x):
-        return x
+    def forward(self, input):  # noqa: A002
+        return input
 
 
 class Sequential(Module):
     """Modules applied in order; children named '0', '1', ... as in PyTorch, or by the keys of a
     single OrderedDict argument: Sequential(OrderedDict([('conv', ...), ('act', ...)]))."""
 
-    def __init__(self, *modules):
+    def __init__(self, *args):
         super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
-            for name, m in modules[0].items():
+        if len(args) == 1 and isinstance(args[0], OrderedDict):
+            for name, m in args[0].items():
                 self.add_module(name, m)
         else:
-            for i, m in enumerate(modules):
+            for i, m in enumerate(args):
                 self.add_module(str(i), m)
 
     def _name_at(self, i):
@@ -401,8 +493,8 @@ class Sequential(Module):
         self.add_module(str(len(self)), module)
         return self
 
-    def extend(self, modules):
-        for m in modules:
+    def extend(self, sequential):
+        for m in sequential:
             self.append(m)
         return self
 
@@ -418,15 +510,15 @@ class Sequential(Module):
         self._modules = OrderedDict((str(k), m) for k, m in enumerate(modules))
         return self
 
-    def pop(self, index):
-        module = self[index]
-        del self[index]
+    def pop(self, key):
+        module = self[key]
+        del self[key]
         return module
 
-    def forward(self, x):
+    def forward(self, input):  # noqa: A002
         for m in self._modules.values():
-            x = m(x)
-        return x
+            input = m(input)
+        return input
 
 
 class CrossEntropyLoss(Module):
@@ -444,10 +536,10 @@ class CrossEntropyLoss(Module):
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
         self.reduction = check_reduction("CrossEntropyLoss", reduction, size_average, reduce)
 
-    def forward(self, logits, target):
-        expect_tensor(logits, "CrossEntropyLoss")
+    def forward(self, input, target):  # noqa: A002
+        expect_tensor(input, "CrossEntropyLoss")
         expect_tensor(target, "CrossEntropyLoss", "target")
-        return F.cross_entropy(logits, target, weight=self.weight, ignore_index=self.ignore_index,
+        return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
                                reduction=self.reduction, label_smoothing=self.label_smoothing)
 
 
@@ -459,10 +551,10 @@ class MSELoss(Module):
                             f"(pass reduction={size_average!r} by keyword, as in torch's signature)")
         self.reduction = check_reduction("MSELoss", reduction, size_average, reduce)
 
-    def forward(self, x, target):
-        expect_tensor(x, "MSELoss")
+    def forward(self, input, target):  # noqa: A002
+        expect_tensor(input, "MSELoss")
         expect_tensor(target, "MSELoss", "target")
-        return F.mse_loss(x, target, reduction=self.reduction)
+        return F.mse_loss(input, target, reduction=self.reduction)
 
 
 # ---- added with the container and loss options (appended: the classes above keep their place) ----
@@ -475,8 +567,8 @@ class LeakyReLU(Module):
         super().__init__()
         self.negative_slope, self.inplace = negative_slope, inplace
 
-    def forward(self, x):
-        return F.leaky_relu(expect_tensor(x, "LeakyReLU"), self.negative_slope, self.inplace)
+    def forward(self, input):  # noqa: A002
+        return F.leaky_relu(expect_tensor(input, "LeakyReLU"), self.negative_slope, self.inplace)
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
@@ -486,8 +578,8 @@ class Dropout2d(Dropout):
     """Zero whole channels of (N, C, H, W) with probability p while training (scaling the rest by
     1/(1−p)); see F.dropout2d for other ranks."""
 
-    def forward(self, x):
-        return F.dropout2d(expect_tensor(x, "Dropout2d"), self.p, self.training, self.inplace)
+    def forward(self, input):  # noqa: A002
+        return F.dropout2d(expect_tensor(input, "Dropout2d"), self.p, self.training, self.inplace)
 
 
 class NLLLoss(Module):
@@ -503,10 +595,10 @@ class NLLLoss(Module):
         self.ignore_index = ignore_index
         self.reduction = check_reduction("NLLLoss", reduction, size_average, reduce)
 
-    def forward(self, log_probs, target):
-        expect_tensor(log_probs, "NLLLoss")
+    def forward(self, input, target):  # noqa: A002
+        expect_tensor(input, "NLLLoss")
         expect_tensor(target, "NLLLoss", "target")
-        return F.nll_loss(log_probs, target, weight=self.weight, ignore_index=self.ignore_index,
+        return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
                           reduction=self.reduction)
 
 
@@ -577,9 +669,9 @@ class ModuleList(Module):
         modules.insert(index, module)
         self._renumber(modules)
 
-    def pop(self, index=-1):
-        module = self[index]
-        del self[index]
+    def pop(self, key):
+        module = self[key]
+        del self[key]
         return module
 
     def __repr__(self):

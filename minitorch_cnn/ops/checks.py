@@ -29,3 +29,10 @@ def check_inplace(x, op, inplace):
     if inplace and x.requires_grad and x.is_leaf and is_grad_enabled():
         raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an "
                            f"in-place operation (inplace=True)")
+
+
+def refuse_out(op, out):
+    """torch's out= (write the result into a given tensor) is not built: accepted as None only."""
+    if out is not None:
+        raise RuntimeError(f"{op}: out= is not supported by minitorch_cnn (only out=None); "
+                           f"use the returned tensor (or out.copy_(result))")

@@ -12,14 +12,18 @@ from .checks import expect_tensor
 from .pairs import conv_output_size, is_int, pair, promote_types
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """F.conv2d: x (N, C_in, H, W) or unbatched (C_in, H, W), weight (C_out, C_in/groups, kh, kw),
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+    """F.conv2d: input (N, C_in, H, W) or unbatched (C_in, H, W), weight (C_out, C_in/groups, kh, kw),
     bias (C_out,) -> (N, C_out, out_h, out_w) (or (C_out, out_h, out_w)),
     out_h = (H + 2·ph − dh·(kh − 1) − 1) // sh + 1.
+    padding="valid" is 0; padding="same" (stride 1 only) keeps H and W: dh·(kh − 1) rows of zeros,
+    the odd one at the bottom (and likewise columns), as torch.
     With G = dY as (N·out_h·out_w, C_out):  dW = Gᵀ · col,  db = Σ_rows G,  dX = col2im(G · W)."""
-    expect_tensor(x, "conv2d", "input")
+    x = expect_tensor(input, "conv2d", "input")
     expect_tensor(weight, "conv2d", "weight")
     expect_tensor(bias, "conv2d", "bias", optional=True)
+    if isinstance(padding, str):
+        return _conv2d_padding_string(x, weight, bias, stride, padding, dilation, groups)
     stride, padding = pair(stride, "conv2d: stride", 1), pair(padding, "conv2d: padding", 0)
     dilation = pair(dilation, "conv2d: dilation", 1)
     if not is_int(groups):
@@ -71,3 +75,26 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     # No input channel: torch gives no output channel either, where the sum over no channel
     # would be the bias (the core's answer; the fast Conv2d gives torch's already).
     return out[:, :0] if c_per_group == 0 else out
+
+
+def check_padding_string(padding, stride, error=RuntimeError):
+    """torch's padding strings: "valid" or "same"; "same" only with stride 1."""
+    if padding not in ("valid", "same"):
+        raise error(f"conv2d: invalid padding string {padding!r}, should be one of {{'valid', 'same'}}")
+    if padding == "same" and pair(stride, "conv2d: stride", 1) != (1, 1):
+        raise error("conv2d: padding='same' is not supported for strided convolutions")
+
+
+def _conv2d_padding_string(x, weight, bias, stride, padding, dilation, groups):
+    """padding="valid" | "same".  "same" pads d·(k − 1) in all per dim: half on each side and,
+    when that is odd, one more at the end.  The Function pads symmetrically, so an odd total is
+    padded by the larger half on both sides and the output's first row (column) dropped: output
+    row i then starts its window at i + 1 − (half + 1) = i − half, torch's row i."""
+    check_padding_string(padding, stride)
+    if padding == "valid":
+        return conv2d(x, weight, bias, stride, 0, dilation, groups)
+    dilation = pair(dilation, "conv2d: dilation", 1)
+    kernel = weight.shape[-2:] if weight.ndim == 4 else (1, 1)
+    totals = [d * (k - 1) for d, k in zip(dilation, kernel)]
+    out = conv2d(x, weight, bias, 1, tuple((t + 1) // 2 for t in totals), dilation, groups)
+    return out[..., totals[0] % 2:, totals[1] % 2:]

@@ -26,11 +26,11 @@ def _check_p(p, op):
 
 
 def _drop(x, p, training, op, mask_shape):
-    if not training or p == 0 or x.data.size == 0:    # torch returns x itself in these cases
+    if not training or p == 0 or x.array.size == 0:    # torch returns x itself in these cases
         return x
     if p == 1:
         if x.dtype.kind != "f":   # zeros of x's own dtype (bool stays bool), as torch
-            return Tensor(get_array_module(x.data).zeros_like(x.data))
+            return Tensor(get_array_module(x.array).zeros_like(x.array))
         return x * 0              # torch multiplies too: NaN and inf stay NaN
     if op == "dropout2d" and x.ndim < 2:
         raise RuntimeError(f"dropout2d: Feature dropout requires at least 2 dimensions in the input, "
@@ -41,24 +41,24 @@ def _drop(x, p, training, op, mask_shape):
     return choose(core_dropout.Dropout, x).apply(x, p=p, mask_shape=mask_shape)
 
 
-def dropout(x, p=0.5, training=True, inplace=False):
+def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002  (torch's parameter names)
     """F.dropout: x (any shape) -> x · m, same shape, m = [u ≥ p] / (1 − p), u ~ U[0, 1);
     dx = g · m.  Identity when not training or p = 0; x · 0 when p = 1.
     inplace=True gives the same values but computes out of place (x is left unchanged)."""
-    expect_tensor(x, "dropout")
+    x = expect_tensor(input, "dropout")
     p = _check_p(p, "dropout")
     check_inplace(x, "dropout", inplace)
     return _drop(x, p, training, "dropout", x.shape)
 
 
-def dropout2d(x, p=0.5, training=True, inplace=False):
+def dropout2d(input, p=0.5, training=True, inplace=False):  # noqa: A002
     """F.dropout2d: x (N, C, H, W) -> x · m, same shape, m (N, C, 1, 1) = [u ≥ p] / (1 − p): each
     channel of each sample kept whole or zeroed whole;  dx = g · m (m broadcast over H, W).
 
     As torch 2.13: a 3-D input is taken as (N, C, L) (channel-wise 1-D dropout, with torch's
     warning), other ranks ≥ 2 as (N, C, ...) with a deprecation warning, fewer than 2 dims
     are refused.  Identity when not training or p = 0; x · 0 when p = 1."""
-    expect_tensor(x, "dropout2d")
+    x = expect_tensor(input, "dropout2d")
     p = _check_p(p, "dropout2d")
     check_inplace(x, "dropout2d", inplace)
     if x.ndim == 3:

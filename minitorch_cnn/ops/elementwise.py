@@ -27,7 +27,7 @@ def as_operands(a, b):
     operand rule: a number takes the tensor's dtype, an integer tensor meets a float by
     becoming that float type)."""
     like = a if isinstance(a, Tensor) else b
-    xp = get_array_module(like.data)
+    xp = get_array_module(like.array)
 
     def convert(v):
         if isinstance(v, Tensor):
@@ -42,9 +42,9 @@ def as_operands(a, b):
     a, b = convert(a), convert(b)
     if a.dtype != b.dtype and (a.dtype.kind in "fc") != (b.dtype.kind in "fc"):
         if a.dtype.kind in "fc":
-            b = Tensor(b.data.astype(a.dtype))
+            b = Tensor(b.array.astype(a.dtype))
         else:
-            a = Tensor(a.data.astype(b.dtype))
+            a = Tensor(a.array.astype(b.dtype))
     return a, b
 
 
@@ -69,7 +69,7 @@ def check_same_device(op, values):
     devices = {v.device for v in values if isinstance(v, Tensor)}
     if len(devices) > 1:
         raise RuntimeError(f"{op}: expected all tensors to be on the same device, but found at "
-                           f"least two devices, {' and '.join(sorted(devices))}")
+                           f"least two devices, {' and '.join(sorted(map(str, devices)))}")
 
 
 def _shape(value):
@@ -96,42 +96,177 @@ def _wrapped(values, dtype):
     return tuple(_array(np, v, dtype).item() if type(v) is int else v for v in values)
 
 
-def add(a, b):
-    """out = a + b, any shapes that broadcast -> the broadcast shape (dtype by torch's promotion);
-    da = g,  db = g  (each summed over its broadcast axes)."""
-    a, b, dtype = _binary_dtype("add", a, b)
+def add(input, other, *, alpha=1, out=None):  # noqa: A002  (torch's names)
+    """out = input + alpha * other, any shapes that broadcast -> the broadcast shape (dtype by
+    torch's promotion of input and other; alpha takes no part in it);
+    with a = input, b = other:  da = g,  db = alpha * g  (each summed over its broadcast axes)."""
+    _no_out("add", out)
+    a, b, dtype = _binary_dtype("add", input, other)
+    b = _scaled("add", b, alpha, dtype)
     return choose(core_elementwise.Add).apply(*_wrapped((a, b), dtype), dtype=dtype)
 
 
-def sub(a, b):
-    """out = a - b, broadcast shapes -> the broadcast shape;  da = g,  db = -g.
+def sub(input, other, *, alpha=1, out=None):  # noqa: A002
+    """out = input - alpha * other, broadcast shapes -> the broadcast shape;
+    da = g,  db = -alpha * g  (a = input, b = other).
     A bool operand (tensor or Python bool) is refused, as in torch."""
-    a, b, dtype = _binary_dtype("sub", a, b)
+    _no_out("sub", out)
+    a, b, dtype = _binary_dtype("sub", input, other)
     if any(isinstance(v, bool) or isinstance(v, Tensor) and v.dtype == np.bool_ for v in (a, b)):
         raise RuntimeError("sub: subtraction with a bool operand is not supported; use ^ (logical_xor) "
                            "or ~ (logical_not) instead")
+    b = _scaled("sub", b, alpha, dtype)
     return choose(core_elementwise.Sub).apply(*_wrapped((a, b), dtype), dtype=dtype)
 
 
-def mul(a, b):
-    """out = a * b, broadcast shapes -> the broadcast shape;  da = g * b,  db = g * a."""
-    a, b, dtype = _binary_dtype("mul", a, b)
+def _no_out(op, out):
+    """out= is accepted at its default only: results here are always new tensors."""
+    if out is not None:
+        raise TypeError(f"{op}: out= is not supported by minitorch_cnn (assign the result instead)")
+
+
+def _scaled(op, other, alpha, dtype):
+    """alpha * other for add/sub(alpha=), with torch's checks of alpha against the result dtype;
+    other is first cast to that dtype, so that alpha cannot change the result's dtype."""
+    if isinstance(alpha, np.generic) and is_number(alpha):
+        alpha = alpha.item()
+    if not is_number(alpha):
+        raise TypeError(f"{op}: alpha must be a number, got {type(alpha).__name__}")
+    if isinstance(alpha, bool) and dtype != np.bool_:
+        raise RuntimeError(f"{op}: Boolean alpha only supported for Boolean results (result dtype {dtype})")
+    if isinstance(alpha, float) and category(dtype) != FLOAT:
+        raise RuntimeError(f"{op}: for integral input tensors, argument alpha must not be a floating "
+                           f"point number (got alpha={alpha}, result dtype {dtype})")
+    if alpha == 1:
+        return other
+    if not isinstance(other, Tensor):
+        return (other and alpha) if isinstance(other, bool) else other * alpha
+    return mul(other if other.dtype == dtype else other.to(dtype=dtype), alpha)
+
+
+def mul(input, other, *, out=None):  # noqa: A002  (torch's names)
+    """out = a * b (a = input, b = other), broadcast shapes -> the broadcast shape;
+    da = g * b,  db = g * a."""
+    _no_out("mul", out)
+    a, b, dtype = _binary_dtype("mul", input, other)
     return choose(core_elementwise.Mul).apply(*_wrapped((a, b), dtype), dtype=dtype)
 
 
-def div(a, b):
-    """out = a / b (true division), broadcast shapes -> the broadcast shape;
-    da = g / b,  db = -g * out / b.  Integer and bool operands divide as float32, as torch."""
-    a, b, dtype = _binary_dtype("div", a, b)
+def div(input, other, *, rounding_mode=None, out=None):  # noqa: A002
+    """out = input / other, broadcast shapes -> the broadcast shape.
+    rounding_mode=None: true division (integer and bool operands divide as float32, as torch);
+    da = g / b,  db = -g * out / b  (a = input, b = other).
+    'trunc' / 'floor': the quotient rounded toward zero / toward -inf, in the promoted dtype
+    (integers stay integers); piecewise constant: da = 0, db = 0."""
+    _no_out("div", out)
+    if rounding_mode is not None:
+        if rounding_mode not in ("trunc", "floor"):
+            raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                               f"but found {rounding_mode!r}")
+        return _rounded_div("div", input, other, rounding_mode)
+    a, b, dtype = _binary_dtype("div", input, other)
     if category(dtype) != FLOAT:
         dtype = np.dtype(np.float32)
     return choose(core_elementwise.Div).apply(a, b, dtype=dtype)
 
 
-def pow(a, b):  # noqa: A001  (torch.pow)
-    """out = a ** b, broadcast shapes -> the broadcast shape;  da = g * b * a ** (b - 1)  (0 where b = 0),
-    db = g * out * log(a)  (0 where a = 0 and b >= 0).  Integer ** integer stays integer."""
-    a, b, dtype = _binary_dtype("pow", a, b)
+
+def floor_divide(input, other, *, out=None):  # noqa: A002
+    """out = floor(input / other) (Python's //), broadcast shapes -> the broadcast shape, in the
+    promoted dtype; an integer division by zero is a RuntimeError.  As torch, no derivative:
+    backward through it raises (div(..., rounding_mode='floor') has the zero gradient)."""
+    _no_out("floor_divide", out)
+    return _rounded_div("floor_divide", input, other, "floor")
+
+
+def remainder(input, other, *, out=None):  # noqa: A002
+    """out = input - floor(input / other) * other (Python's %: the sign of other), broadcast
+    shapes -> the broadcast shape, in the promoted dtype;
+    da = g,  db = -g * floor(a / b)  (a = input, b = other)."""
+    _no_out("remainder", out)
+    a, b, dtype = _integral_operands("remainder", input, other)
+    return Remainder.apply(*_wrapped((a, b), dtype), dtype=dtype)
+
+
+def _integral_operands(op, a, b):
+    """Operands and dtype for //, % and the rounded divisions: no bool kernel, as torch."""
+    a, b, dtype = _binary_dtype(op, a, b)
+    if dtype == np.bool_:
+        raise NotImplementedError(f'"{op}" not implemented for \'Bool\' (convert with .int() or .long())')
+    check_same_device(op, (a, b))
+    return a, b, dtype
+
+
+def _rounded_div(op, a, b, mode):
+    a, b, dtype = _integral_operands(op, a, b)
+    return RoundedDiv.apply(*_wrapped((a, b), dtype), dtype=dtype, mode=mode, op=op)
+
+
+def _check_no_zero_divisor(divisor):
+    """torch raises for an integer division by zero (floats give inf or nan)."""
+    if divisor.dtype.kind in "iu" and bool((divisor == 0).any()):
+        raise RuntimeError("ZeroDivisionError: integer division by zero")
+
+
+class RoundedDiv(Function):
+    """out = a / b rounded toward -inf (mode 'floor') or toward 0 ('trunc'), in `dtype`;
+    piecewise constant, so da = 0 and db = 0 (torch's div(rounding_mode=)).  For floor_divide
+    torch defines no derivative, and backward raises as torch's does."""
+    @staticmethod
+    def forward(ctx, a, b, dtype, mode, op):
+        ctx.inputs_meta, ctx.op = _meta(a, b), op
+        xp = _array_module(a, b)
+        xa, xb = _array(xp, a, dtype), _array(xp, b, dtype)
+        _check_no_zero_divisor(xb)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            if mode == "floor":
+                return xp.floor_divide(xa, xb)
+            if category(dtype) == FLOAT:
+                return xp.trunc(xa / xb)
+            floored = xp.floor_divide(xa, xb)
+            inexact = (floored * xb != xa) & ((xa < 0) != (xb < 0))
+            return floored + inexact.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.op == "floor_divide":
+            raise RuntimeError("floor_divide: the derivative for floor_divide is not implemented "
+                               "(as in torch); use div(a, b, rounding_mode='floor'), whose gradient is 0")
+        zeros = get_array_module(g).zeros_like(g)
+        return tuple(_grad_for(zeros, meta, need) for meta, need in zip(ctx.inputs_meta, ctx.needs_input_grad))
+
+
+class Remainder(Function):
+    """out = a - floor(a / b) * b, in `dtype` (NaN for a float b = 0);
+    da = g,  db = -g * floor(a / b)  (each summed to its own shape)."""
+    @staticmethod
+    def forward(ctx, a, b, dtype):
+        ctx.inputs_meta = _meta(a, b)
+        xp = _array_module(a, b)
+        xa, xb = _array(xp, a, dtype), _array(xp, b, dtype)
+        _check_no_zero_divisor(xb)
+        ctx.save_for_backward(xa, xb)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            return xp.remainder(xa, xb)
+
+    @staticmethod
+    def backward(ctx, g):
+        xa, xb = ctx.saved
+        a, b = ctx.inputs_meta
+        need_a, need_b = ctx.needs_input_grad
+        grad_b = None
+        if need_b:
+            with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+                grad_b = _grad_for(-g * get_array_module(g).floor_divide(xa, xb), b, True)
+        return _grad_for(g, a, need_a), grad_b
+
+
+def pow(input, exponent, *, out=None):  # noqa: A001,A002  (torch.pow, torch's names)
+    """out = a ** b (a = input, b = exponent), broadcast shapes -> the broadcast shape;
+    da = g * b * a ** (b - 1)  (0 where b = 0),  db = g * out * log(a)  (0 where a = 0 and b >= 0).
+    Integer ** integer stays integer."""
+    _no_out("pow", out)
+    a, b, dtype = _binary_dtype("pow", input, exponent)
     if dtype == np.bool_ and not (isinstance(a, Tensor) and isinstance(b, bool)):
         # torch has a bool kernel only for a bool tensor to a Python bool power
         raise RuntimeError("pow: not implemented for two bool operands, except a bool tensor to a Python bool")
@@ -154,36 +289,41 @@ def _tensor_arg(op, x):
 def _float_input(op, x):
     """exp/log/sqrt of an integer or bool tensor compute in float32, as torch."""
     x = _tensor_arg(op, x)
-    return x if category(x.dtype) == FLOAT else Tensor(x.data.astype(np.float32))
+    return x if category(x.dtype) == FLOAT else Tensor(x.array.astype(np.float32))
 
 
-def neg(x):
+def neg(input, *, out=None):  # noqa: A002
     """out = -x, any shape -> the same shape;  dx = -g.  A bool tensor is refused (use ~), as torch."""
-    x = _tensor_arg("neg", x)
+    _no_out("neg", out)
+    x = _tensor_arg("neg", input)
     if x.dtype == np.bool_:
         raise RuntimeError("neg: negating a bool tensor is not supported; use ~ (logical_not) instead")
     return choose(core_elementwise.Neg).apply(x)
 
 
-def exp(x):
+def exp(input, *, out=None):  # noqa: A002
     """out = exp(x), any shape -> the same shape (integers -> float32);  dx = g * out."""
-    return choose(core_elementwise.Exp).apply(_float_input("exp", x))
+    _no_out("exp", out)
+    return choose(core_elementwise.Exp).apply(_float_input("exp", input))
 
 
-def log(x):
+def log(input, *, out=None):  # noqa: A002
     """out = log(x), any shape -> the same shape (integers -> float32);  dx = g / x."""
-    return choose(core_elementwise.Log).apply(_float_input("log", x))
+    _no_out("log", out)
+    return choose(core_elementwise.Log).apply(_float_input("log", input))
 
 
-def sqrt(x):
+def sqrt(input, *, out=None):  # noqa: A002
     """out = sqrt(x), any shape -> the same shape (integers -> float32);  dx = g / (2 out)."""
-    return choose(core_elementwise.Sqrt).apply(_float_input("sqrt", x))
+    _no_out("sqrt", out)
+    return choose(core_elementwise.Sqrt).apply(_float_input("sqrt", input))
 
 
-def abs(x):  # noqa: A001  (shadows the builtin inside this module only, as torch.abs)
+def abs(input, *, out=None):  # noqa: A001,A002  (shadows the builtin inside this module only, as torch.abs)
     """out = |x|, any shape -> the same shape and dtype;  dx = g * sign(x)  (0 at x = 0, as torch).
     A bool tensor is refused, as torch."""
-    x = _tensor_arg("abs", x)
+    _no_out("abs", out)
+    x = _tensor_arg("abs", input)
     if x.dtype == np.bool_:
         raise RuntimeError("abs: not implemented for bool tensors")
     return choose(core_elementwise.Abs, x).apply(x)
@@ -200,7 +340,7 @@ def compare(a, b, op):
     op = {v: k for k, v in COMPARISONS.items()}.get(op, op)     # accept NumPy's ufunc names too
     a, b, dtype = _binary_dtype(op, a, b)
     check_same_device(op, (a, b))
-    xa_raw, xb_raw = (v.data if isinstance(v, Tensor) else v for v in (a, b))
+    xa_raw, xb_raw = (v.array if isinstance(v, Tensor) else v for v in (a, b))
     xp = _array_module(xa_raw, xb_raw)
     xa, xb = _array(xp, xa_raw, dtype), _array(xp, xb_raw, dtype)
     with np.errstate(invalid="ignore"):
@@ -208,8 +348,9 @@ def compare(a, b, op):
 
 
 def _comparison(op):
-    def fn(input, other):
+    def fn(input, other, *, out=None):  # noqa: A002
         """out = input <op> other, broadcast shapes -> a bool tensor (no gradient: dx = 0)."""
+        _no_out(op, out)
         _tensor_arg(op, input)
         return compare(input, other, op)
     fn.__name__ = fn.__qualname__ = op
@@ -266,17 +407,19 @@ class Clamp(Function):
         return tuple(grads)
 
 
-def clamp(input, min=None, max=None):  # noqa: A002  (torch's argument names)
+def clamp(input, min=None, max=None, *, out=None):  # noqa: A002  (torch's argument names)
     """out = min(max(input, min), max), shapes broadcast -> the broadcast shape; min and max are
     numbers or tensors (a missing one is no bound; min > max gives max everywhere);
     dx = g where min <= x <= max (boundaries included),  dmin = g where x < min < max,
     dmax = g where x > max or max < min."""
+    _no_out("clamp", out)
     return _clamp("clamp", input, min, max)
 
 
-def clip(input, min=None, max=None):  # noqa: A002
+def clip(input, min=None, max=None, *, out=None):  # noqa: A002
     """torch.clip, the alias of clamp: out = min(max(input, min), max) -> the broadcast shape;
     dx = g where min <= x <= max,  dmin = g where x < min < max,  dmax = g where x > max or max < min."""
+    _no_out("clip", out)
     return _clamp("clip", input, min, max)
 
 
@@ -326,18 +469,19 @@ class Where(Function):
                 _grad_for(xp.where(mask, zero, g), b, True) if need_b else None)
 
 
-def where(condition, input=None, other=None):  # noqa: A002
+def where(condition, input=None, other=None, *, out=None):  # noqa: A002
     """out = input where condition else other, broadcast shapes -> the broadcast shape (input and
     other: tensors or numbers, promoted as torch);  dinput = g where condition,
     dother = g where not condition.  where(condition) alone: the indices of the nonzero
     elements, one int64 tensor per dimension."""
+    _no_out("where", out)
     if not isinstance(condition, Tensor):
         raise TypeError(f"where: expected a tensor condition, got {type(condition).__name__}")
     if condition.dtype not in (np.bool_, np.uint8):
         raise RuntimeError(f"where: expected condition to be a bool tensor, got dtype {condition.dtype}")
     if input is None and other is None:
-        xp = get_array_module(condition.data)
-        return tuple(Tensor(i.astype(np.int64)) for i in xp.nonzero(xp.atleast_1d(condition.data)))
+        xp = get_array_module(condition.array)
+        return tuple(Tensor(i.astype(np.int64)) for i in xp.nonzero(xp.atleast_1d(condition.array)))
     a, b = _operand("where", input, "input"), _operand("where", other, "other")
     broadcast_shapes("where", condition.shape, _shape(a), _shape(b))
     check_same_device("where", (condition, a, b))

@@ -62,7 +62,7 @@ def in_place(x, op, compute, *others, elementwise=True):
                            f"views) while a gradient is recorded; minitorch_cnn does not rewrite the "
                            f"other tensor's graph as torch does: compute out of place (y = y + 1)")
     if record:
-        source = Tensor(x.data.copy())
+        source = Tensor(x.array.copy())
         source.requires_grad, source._node = x.requires_grad, x._node
     else:
         source = x
@@ -72,9 +72,9 @@ def in_place(x, op, compute, *others, elementwise=True):
     if not can_cast(out.dtype, x.dtype):
         raise RuntimeError(f"{op}: result type {out.dtype} can't be cast to the desired output "
                            f"type {x.dtype} of the tensor written in place")
-    if out.data is not x.data:
+    if out.array is not x.array:
         try:
-            x.data[...] = out.data
+            x.array[...] = out.array
         except ValueError as exc:     # a read-only array: a broadcast (expanded) view
             raise RuntimeError(f"{op}: cannot write into this tensor in place ({exc}); "
                                f"clone() it first") from None
@@ -106,7 +106,7 @@ def fill(x, value):
         return Fill.apply(x, value)
     if isinstance(value, (bool, int, float, np.number, np.bool_)):
         check_fits("fill_", value, x.dtype, x.numel())
-        return Fill.apply(x, Tensor(get_array_module(x.data).asarray(value)))
+        return Fill.apply(x, Tensor(get_array_module(x.array).asarray(value)))
     raise TypeError(f"fill_: expected a number or a 0-d tensor as the value, got {type(value).__name__}")
 
 
@@ -164,15 +164,15 @@ class IndexPut(Function):
 def _index_and_value(x, index, value):
     """(x's array index, value as a Tensor) for x[index] = value, checked as torch checks them."""
     array_index = to_array_index(index)
-    xp = get_array_module(x.data)
-    if _wraps_out_of_range(x.data):     # CuPy wraps out-of-range indices: checked first, as on the CPU
+    xp = get_array_module(x.array)
+    if _wraps_out_of_range(x.array):     # CuPy wraps out-of-range indices: checked first, as on the CPU
         check_index_bounds("setitem", array_index, x.shape)
     if isinstance(array_index, tuple):
         array_index = tuple(xp.asarray(i) if hasattr(i, "shape") else i for i in array_index)
     elif hasattr(array_index, "shape"):
         array_index = xp.asarray(array_index)
     try:
-        target_shape = x.data[array_index].shape
+        target_shape = x.array[array_index].shape
     except IndexError as exc:
         raise IndexError(f"setitem: {exc}") from None
     if not isinstance(value, Tensor):
@@ -207,7 +207,7 @@ def set_item(x, index, value):
         return in_place(x, "setitem", lambda t, v: index_put(t, index, v), value, elementwise=False)
     array_index, value = _index_and_value(x, index, value)
     try:
-        x.data[array_index] = value.data
+        x.array[array_index] = value.array
     except ValueError as exc:     # a read-only array: a broadcast (expanded) view
         raise RuntimeError(f"setitem: cannot write into this tensor in place ({exc}); clone() it first") from None
     x._version_counter.value += 1

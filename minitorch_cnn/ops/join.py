@@ -8,9 +8,10 @@ import operator
 from ..core.autograd import Function
 from ..backend import get_array_module
 from ..core.tensor import Tensor
-from .elementwise import check_same_device
+from .elementwise import _no_out, check_same_device
 from .promotion import promote_types
-from .shape import normalize_dim
+from .reduce import _wrap_dim
+from .shape import getitem, normalize_dim, size_arg
 
 
 class Cat(Function):
@@ -80,10 +81,11 @@ def _dim_arg(op, dim):
         raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}") from None
 
 
-def cat(tensors, dim=0):
+def cat(tensors, dim=0, *, out=None):
     """out = the tensors joined along `dim`: shapes equal except along dim -> that dim summed;
     dtype promoted as torch; 1-D empty tensors are skipped (torch's legacy rule);
     dxi = g's slice where xi sits along dim."""
+    _no_out("cat", out)
     tensors, dtype = _tensor_list("cat", tensors)
     for i, t in enumerate(tensors):
         if t.ndim == 0:
@@ -112,9 +114,10 @@ def cat(tensors, dim=0):
 concat = concatenate = cat
 
 
-def stack(tensors, dim=0):
+def stack(tensors, dim=0, *, out=None):
     """out = the tensors (all one shape s) stacked along a new dim `dim` -> s with len(tensors)
     inserted at dim; dtype promoted as torch;  dxi = g's index i along dim."""
+    _no_out("stack", out)
     tensors, dtype = _tensor_list("stack", tensors)
     shape = tensors[0].shape
     for i, t in enumerate(tensors):
@@ -123,3 +126,65 @@ def stack(tensors, dim=0):
                                f"{list(shape)} at entry 0 and {list(t.shape)} at entry {i}")
     dim = normalize_dim(_dim_arg("stack", dim), len(shape) + 1, "stack")
     return Stack.apply(*tensors, dim=dim, dtype=dtype)
+
+
+# ---- the inverse: split and chunk -------------------------------------------------------
+def _pieces(x, dim, sizes):
+    """x cut along dim into consecutive pieces of `sizes`: views (basic slices), each with its
+    own gradient path (dx = g of each piece put back at its slice)."""
+    pieces, start = [], 0
+    for n in sizes:
+        pieces.append(getitem(x, (slice(None),) * dim + (slice(start, start + n),)))
+        start += n
+    return tuple(pieces)
+
+
+def _cut_dim(op, x, dim):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a tensor, got {type(x).__name__}")
+    if x.ndim == 0:
+        raise RuntimeError(f"{op}: expects at least a 1-dimensional tensor")
+    return _wrap_dim(op, _dim_arg(op, dim), x.ndim)
+
+
+def split(tensor, split_size_or_sections, dim=0):
+    """Cut tensor along dim: an int s -> pieces of s (the last one smaller when s does not divide
+    the size); a list of sizes -> pieces of those sizes (summing to the size).  A tuple of views;
+    each piece's gradient goes back to its slice."""
+    op = "split"
+    dim = _cut_dim(op, tensor, dim)
+    length = tensor.shape[dim]
+    sections = split_size_or_sections
+    if isinstance(sections, (list, tuple)):
+        sizes = [size_arg("split_with_sizes", n, "split_sizes") for n in sections]
+        if any(n < 0 for n in sizes):
+            raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative entries, "
+                               f"but got split_sizes={sizes}")
+        if sum(sizes) != length:
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {length} (input "
+                               f"tensor's size at dimension {dim}), but got split_sizes={sizes}")
+        return _pieces(tensor, dim, sizes)
+    size = size_arg(op, sections, "split_size")
+    if size < 0:
+        raise RuntimeError(f"split expects split_size be non-negative, but got split_size={size}")
+    if size == 0:
+        if length != 0:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension "
+                               f"size of {length}")
+        return _pieces(tensor, dim, [0])
+    count = max(-(-length // size), 1)
+    return _pieces(tensor, dim, [min(size, length - i * size) for i in range(count)])
+
+
+def chunk(input, chunks, dim=0):  # noqa: A002  (torch's names)
+    """Cut input along dim into at most `chunks` pieces of ceil(size / chunks) (the last smaller,
+    and fewer pieces when that size covers the dim sooner).  A tuple of views, as split."""
+    op = "chunk"
+    chunks = size_arg(op, chunks, "chunks")
+    dim = _cut_dim(op, input, dim)
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    length = input.shape[dim]
+    if length == 0:          # torch: `chunks` empty pieces
+        return _pieces(input, dim, [0] * chunks)
+    return split(input, -(-length // chunks), dim)

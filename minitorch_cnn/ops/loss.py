@@ -74,7 +74,7 @@ def vouched_range(tensor):
 def _may_hold(target, value):
     """Whether some target may equal `value` (ignore_index), decided without a device read: on the
     host exactly, else from the vouched range, else True (the general path handles it)."""
-    t = target.data
+    t = target.array
     if _on_host(t):
         return bool((t == value).any())
     bounds = vouched_range(target)
@@ -88,7 +88,7 @@ def check_target_values(op, target, n_classes, ignore_index):
     """Check that every target is a class in [0, n_classes) or ignore_index.  Raises ValueError at
     once where that costs no device read; returns None when the targets are valid, or a 0-d device
     boolean "some target is invalid" for the loss to fold in (NaN) and for check_deferred_targets."""
-    t = target.data
+    t = target.array
     if t.size == 0:
         return None
     if _on_host(t):
@@ -248,7 +248,7 @@ def _check_spatial_target(op, x, target, reduction):
     refuses the backward.  Returns whether the backward must refuse."""
     if target.dtype != np.uint8 or x.ndim <= 2:
         return False
-    if x.data.size or reduction == "none":
+    if x.array.size or reduction == "none":
         raise TypeError(f"{op}: expected int64 class indices for an input of {x.ndim} dims, got uint8")
     return True
 
@@ -270,7 +270,7 @@ def _check_class_problem(op, x, target, weight, ignore_index):
     if isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral):
         raise TypeError(f"{op}: ignore_index must be an int, got {type(ignore_index).__name__}")
     n_classes = x.shape[0 if x.ndim == 1 else 1]
-    if n_classes == 0 and x.ndim > 2 and target.data.size:
+    if n_classes == 0 and x.ndim > 2 and target.array.size:
         raise ValueError(f"{op}: an input of {x.ndim} dims needs at least one class, got {x.shape} "
                          f"(torch refuses it too)")
     if weight is not None:
@@ -286,7 +286,7 @@ def _check_class_problem(op, x, target, weight, ignore_index):
     return target, n_classes
 
 
-def cross_entropy(logits, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,  # noqa: A002
                   reduction="mean", label_smoothing=0.0):
     """F.cross_entropy: logits z (N, C), (C,) or (N, C, d1, ...) of any magnitude, target t (N,), () or
     (N, d1, ...) class indices (int64 or uint8) -> loss () for 'mean'/'sum', t's shape for 'none'.
@@ -300,6 +300,7 @@ def cross_entropy(logits, target, weight=None, size_average=None, ignore_index=-
     A float target shaped like the logits holds class probabilities p, as in torch: loss_i =
     −Σ_c w_c p'_ic lp_ic with p' = p (1 − ε) + ε / C, 'mean' over rows; dz = softmax(z) Σ_c w_c p'_c − w p'
     (times g), dp = −w lp (1 − ε) · g."""
+    logits = input
     if isinstance(weight, str):
         raise TypeError(f"cross_entropy: weight must be a Tensor or None, got str {weight!r} "
                         f"(pass reduction={weight!r} by keyword, as in torch's signature)")
@@ -338,7 +339,7 @@ def _probability_cross_entropy(logits, target, weight, ignore_index, reduction, 
     if target.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating point target for class probabilities (a target "
                         f"shaped like the input), got {target.dtype}")
-    if logits.dtype.kind != "f" and logits.data.size:    # (torch lets an empty one through)
+    if logits.dtype.kind != "f" and logits.array.size:    # (torch lets an empty one through)
         raise TypeError(f"{op}: expected a floating point input, got dtype {logits.dtype}")
     if isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral):
         raise TypeError(f"{op}: ignore_index must be an int, got {type(ignore_index).__name__}")
@@ -368,17 +369,18 @@ def _probability_cross_entropy(logits, target, weight, ignore_index, reduction, 
     total = -terms.sum()
     if reduction == "sum":
         return total
-    if logits.data.size == 0:      # torch fills the mean of nothing with NaN (gradient 0)
+    if logits.array.size == 0:      # torch fills the mean of nothing with NaN (gradient 0)
         return total * 0 + float("nan")
-    return total / (logits.data.size // n_classes)
+    return total / (logits.array.size // n_classes)
 
 
-def nll_loss(log_probs, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,  # noqa: A002
              reduction="mean"):
     """F.nll_loss: log-probabilities lp (N, C), (C,) or (N, C, d1, ...), target t (N,), () or (N, d1, ...)
     class indices (int64 or uint8) -> loss_i = −w[t_i] · lp[i, t_i], () for 'mean'/'sum', t's shape for
     'none'; targets equal to ignore_index add 0, and 'mean' divides by Σ w[t_i] over the others
     (NaN when all are ignored);  dx = −a_i · w[t_i] at [i, t_i], 0 elsewhere, a_i = g_i (/ Σ w[t_i] for 'mean')."""
+    log_probs = input
     if isinstance(weight, str):
         raise TypeError(f"nll_loss: weight must be a Tensor or None, got str {weight!r} "
                         f"(pass reduction={weight!r} by keyword, as in torch's signature)")
@@ -419,9 +421,14 @@ class MSE(Function):
         return (grad if need_x else None), (-grad if need_y else None)
 
 
-def mse_loss(x, target, size_average=None, reduce=None, reduction="mean"):
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):  # noqa: A002
     """F.mse_loss: x, y of one shape (nothing is broadcast) -> mean or sum of (x − y)², or
-    (x − y)² for 'none';  dx = 2 (x − y) · g  (/ n for 'mean'),  dy = −dx."""
+    (x − y)² for 'none';  dx = 2 (x − y) · g  (/ n for 'mean'),  dy = −dx.
+    weight= (torch 2.13's per-element weights) is not built: None only."""
+    x = input
+    if weight is not None:
+        raise RuntimeError("mse_loss: weight= is not supported by minitorch_cnn (only weight=None); "
+                           "this call needs real PyTorch")
     if isinstance(size_average, str):
         raise TypeError(f"mse_loss: size_average must be a bool or None, got str {size_average!r} "
                         f"(pass reduction={size_average!r} by keyword, as in torch's signature)")

@@ -9,11 +9,13 @@ from ..backends.fast import choose
 from ..core import linear as core_linear
 from ..core.tensor import Tensor
 from ..fast import linear as _fast_linear  # noqa: F401  (registers the fast Linear)
-from .checks import expect_tensor
+from .checks import expect_tensor, refuse_out
 
 
-def matmul(a, b):
+def matmul(input, other, *, out=None):  # noqa: A002  (torch's parameter names)
     """a (..., n, k) @ b (..., k, m) -> (..., n, m), batch dims broadcast;  da = g @ bᵀ,  db = aᵀ @ g."""
+    refuse_out("matmul", out)
+    a, b = input, other
     for operand in (a, b):
         if not isinstance(operand, Tensor):
             raise TypeError(f"matmul: expected Tensor operands, got {type(operand).__name__}")
@@ -29,16 +31,26 @@ def matmul(a, b):
     return choose(core_linear.MatMul).apply(a, b)
 
 
-def mm(input, mat2):  # noqa: A002  (torch's parameter names)
+def _refuse_out_dtype(op, out_dtype):
+    if out_dtype is not None:
+        raise RuntimeError(f"{op}: out_dtype= is not supported by minitorch_cnn (only out_dtype=None: "
+                           f"the result has the operands' dtype)")
+
+
+def mm(input, mat2, out_dtype=None, *, out=None):  # noqa: A002  (torch's parameter names)
     """torch.mm: a (n, k) @ b (k, m) -> (n, m), 2-D operands only (no broadcasting)."""
+    refuse_out("mm", out)
+    _refuse_out_dtype("mm", out_dtype)
     for operand in (input, mat2):
         if isinstance(operand, Tensor) and operand.ndim != 2:
             raise ValueError(f"mm: expected 2-D operands, got shapes {input.shape} and {mat2.shape}")
     return matmul(input, mat2)
 
 
-def bmm(input, mat2):  # noqa: A002
+def bmm(input, mat2, out_dtype=None, *, out=None):  # noqa: A002
     """torch.bmm: a (b, n, k) @ b (b, k, m) -> (b, n, m), 3-D operands with the same batch size."""
+    refuse_out("bmm", out)
+    _refuse_out_dtype("bmm", out_dtype)
     for operand in (input, mat2):
         if isinstance(operand, Tensor) and operand.ndim != 3:
             raise ValueError(f"bmm: expected 3-D operands, got shapes {input.shape} and {mat2.shape}")
@@ -47,10 +59,10 @@ def bmm(input, mat2):  # noqa: A002
     return matmul(input, mat2)
 
 
-def linear(x, weight, bias=None):
+def linear(input, weight, bias=None):  # noqa: A002
     """F.linear: x (*, in) @ weight (out, in)ᵀ + bias (out,) -> (*, out);  dx = g W,  dW = gᵀ x,  db = Σ g.
     A 1-D weight (in,) gives x @ weight, shape (*)."""
-    expect_tensor(x, "linear", "input")
+    x = expect_tensor(input, "linear", "input")
     expect_tensor(weight, "linear", "weight")
     expect_tensor(bias, "linear", "bias", optional=True)
     if weight.ndim == 1 and x.ndim >= 1 and bias is None:   # torch's vector weight: a dot product per row

@@ -34,12 +34,12 @@ def _check_dtypes(x, params):
                     f"float32 for a float16 input), got {t.dtype}")
 
 
-def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,  # noqa: A002
                momentum=0.1, eps=1e-5):
     """F.batch_norm: x (N, C, *) -> same shape, x̂ · w + b; running_mean/var (C,) are
     updated in place when training (or None: the batch statistics alone are used).
     Training: dw = Σ g·x̂,  db = Σ g,  dx = w / √(σ² + eps) · (g − db / n − x̂ · dw / n)."""
-    expect_tensor(x, "batch_norm", "input")
+    x = expect_tensor(input, "batch_norm", "input")
     for name, t in (("weight", weight), ("bias", bias)):
         expect_tensor(t, "batch_norm", name, optional=True)
     for name, t in (("running_mean", running_mean), ("running_var", running_var)):
@@ -73,7 +73,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
             raise ValueError(f"batch_norm: expected {name} of shape ({c},) for input {x.shape}, got {tuple(t.shape)}")
     # The running statistics go in as raw arrays (updated in place), which apply() does
     # not check for their device; a NumPy/CuPy array is accepted as well as a Tensor.
-    running = [t.data if isinstance(t, Tensor) else t for t in (running_mean, running_var)]
+    running = [t.array if isinstance(t, Tensor) else t for t in (running_mean, running_var)]
     for name, array in zip(("running_mean", "running_var"), running):
         if array is not None and backend.device_of(array) != x.device:
             raise RuntimeError(f"batch_norm: expected all tensors to be on the same device, but {name} "

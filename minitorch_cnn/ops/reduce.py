@@ -20,6 +20,7 @@ from ..core.reduce import spread as _expand
 from ..core.tensor import Tensor
 from ..fast import reduce as _fast_reduce  # noqa: F401  (registers the fast Sum and Mean)
 from ..fast.reduce import _accumulator, _count, _quiet
+from .elementwise import _no_out
 
 _UNSET = object()   # "not passed": torch tells `x.sum(keepdim=True)` (refused) from `x.sum(None, True)`
 
@@ -66,11 +67,11 @@ def _alias(op, dim, axis, keepdim, keepdims):
     """Merge torch's dim/keepdim with the NumPy spellings axis/keepdims; the word for errors."""
     word = "dim"
     if axis is not _UNSET:
-        if dim is not _UNSET:
+        if dim is not _UNSET and dim is not None:
             raise TypeError(f"{op}: got both dim and axis; pass one")
         dim, word = axis, "axis"
     if keepdims is not _UNSET:
-        if keepdim is not _UNSET:
+        if keepdim is not _UNSET and keepdim is not False and keepdim != keepdims:
             raise TypeError(f"{op}: got both keepdim and keepdims; pass one")
         keepdim = keepdims
     return dim, keepdim, word
@@ -145,11 +146,11 @@ def _reduced_shape(shape, axes, keepdim):
 
 
 # ---- sum, mean: core/reduce.py's Sum and Mean (fast/reduce.py's while the fast paths are on) ---
-def sum(x, dim=_UNSET, keepdim=_UNSET, *, dtype=None, axis=_UNSET, keepdims=_UNSET):  # noqa: A001
+def sum(input, dim=_UNSET, keepdim=False, *, dtype=None, axis=_UNSET, keepdims=_UNSET):  # noqa: A001,A002
     """Sum over `dim` (None or () -> every dim):  (d0, ..., dn) -> the shape without the
     reduced dims (size 1 with keepdim).  Integer and bool tensors sum to int64, as torch's.
     dx = g broadcast back over the summed dims."""
-    x = _tensor("sum", x)
+    x = _tensor("sum", input)
     dim, keepdim, word = _sum_dims("sum", dim, axis, keepdim, keepdims)
     dtype = as_dtype(dtype)
     if dtype is not None and dtype.kind != "f" and x.requires_grad and is_grad_enabled():
@@ -161,11 +162,13 @@ def sum(x, dim=_UNSET, keepdim=_UNSET, *, dtype=None, axis=_UNSET, keepdims=_UNS
                                          dtype=dtype)
 
 
-def mean(x, dim=_UNSET, keepdim=_UNSET, *, dtype=None, axis=_UNSET, keepdims=_UNSET):
+def mean(input, dim=_UNSET, keepdim=False, *, dtype=None, out=None, axis=_UNSET,  # noqa: A002
+         keepdims=_UNSET):
     """Mean over `dim` (None or () -> every dim):  shape as `sum`; floating tensors only
     (or pass a floating `dtype`); the mean of an empty tensor is nan.
     dx = g / n broadcast back, n the number of elements averaged."""
-    x = _tensor("mean", x)
+    _no_out("mean", out)
+    x = _tensor("mean", input)
     dim, keepdim, word = _sum_dims("mean", dim, axis, keepdim, keepdims)
     dtype = as_dtype(dtype)
     if (x.dtype if dtype is None else dtype).kind != "f":
@@ -242,7 +245,7 @@ def _arg_extreme(op, data, axis, largest):
 
 def _nonempty(op, x, axis):
     if axis is None:
-        if x.data.size == 0:
+        if x.array.size == 0:
             raise RuntimeError(f"{op}: expected reduction dim to be specified for an empty tensor "
                                f"(shape {x.shape}); specify it with the 'dim' argument")
     elif x.ndim and x.shape[axis] == 0:
@@ -257,7 +260,7 @@ def _extreme(op, largest, x, dim, keepdim, axis, keepdims):
         raise TypeError(f"{op}: the elementwise {op}(input, other) is not built; "
                         f"reduce with {op}(input) or {op}(input, dim)")
     if dim is _UNSET:
-        if keepdim is not _UNSET:
+        if keepdim:
             raise TypeError(f"{op}: keepdim needs dim")
         _nonempty(op, x, None)
         return Extreme.apply(x, axes=tuple(range(x.ndim)), keepdim=False, largest=largest, evenly=True)
@@ -265,26 +268,28 @@ def _extreme(op, largest, x, dim, keepdim, axis, keepdims):
     keepdim = _check_bool(op, "keepdim", False if keepdim is _UNSET else keepdim)
     _nonempty(op, x, a)
     if x.ndim == 0:
-        xp = get_array_module(x.data)
+        xp = get_array_module(x.array)
         return (max_result if largest else min_result)(_identity(x), Tensor(xp.zeros((), dtype=np.int64)))
-    index = _arg_extreme(op, x.data, a, largest)
+    index = _arg_extreme(op, x.array, a, largest)
     values = Gather.apply(x, index=index, axis=a, keepdim=keepdim)
     indices = Tensor(index if keepdim else index.squeeze(a))
     return (max_result if largest else min_result)(values, indices)
 
 
-def max(x, dim=_UNSET, keepdim=_UNSET, *, axis=_UNSET, keepdims=_UNSET):  # noqa: A001
+def max(input, dim=_UNSET, keepdim=False, *, out=None, axis=_UNSET, keepdims=_UNSET):  # noqa: A001,A002
     """max(x) -> the largest value (0-d; NaN if any);  max(x, dim, keepdim=False) -> (values,
     indices), each shaped as x without dim (size 1 with keepdim), indices int64 of the first
     maximum (of the first NaN).  Without dim: dx = g / count at the ties (at the NaNs when the
     result is NaN).  With dim: dx = g at the returned index, 0 elsewhere."""
-    return _extreme("max", True, x, dim, keepdim, axis, keepdims)
+    _no_out("max", out)
+    return _extreme("max", True, input, dim, keepdim, axis, keepdims)
 
 
-def min(x, dim=_UNSET, keepdim=_UNSET, *, axis=_UNSET, keepdims=_UNSET):  # noqa: A001
+def min(input, dim=_UNSET, keepdim=False, *, out=None, axis=_UNSET, keepdims=_UNSET):  # noqa: A001,A002
     """min(x) -> the smallest value;  min(x, dim, keepdim=False) -> (values, indices) as max.
     Without dim: dx = g / count at the ties (the NaNs when NaN).  With dim: dx = g at the index."""
-    return _extreme("min", False, x, dim, keepdim, axis, keepdims)
+    _no_out("min", out)
+    return _extreme("min", False, input, dim, keepdim, axis, keepdims)
 
 
 class _Identity(Function):
@@ -306,10 +311,10 @@ def _identity(x):
 def _amax(op, largest, x, dim, keepdim, axis, keepdims):
     x = _tensor(op, x)
     dim, keepdim, word = _alias(op, dim, axis, keepdim, keepdims)
-    dim = () if dim is _UNSET else dim
-    keepdim = _check_bool(op, "keepdim", False if keepdim is _UNSET else keepdim)
+    dim = () if dim is _UNSET or dim is None else dim
+    keepdim = _check_bool(op, "keepdim", keepdim)
     axes = _dims(op, dim, x.ndim, word)
-    if x.data.size == 0:
+    if x.array.size == 0:
         if len(axes) == x.ndim:
             _nonempty(op, x, None)
         for a in axes:
@@ -317,64 +322,69 @@ def _amax(op, largest, x, dim, keepdim, axis, keepdims):
     return Extreme.apply(x, axes=axes, keepdim=keepdim, largest=largest, evenly=False)
 
 
-def amax(x, dim=_UNSET, keepdim=_UNSET, *, axis=_UNSET, keepdims=_UNSET):
+def amax(input, dim=None, keepdim=False, *, out=None, axis=_UNSET, keepdims=_UNSET):  # noqa: A002
     """The max over dim (an int, a tuple; () or None -> every dim):  shape as `sum`.
     dx = g / count at every tie of the max (nan for a slice holding NaN, as torch)."""
-    return _amax("amax", True, x, dim, keepdim, axis, keepdims)
+    _no_out("amax", out)
+    return _amax("amax", True, input, dim, keepdim, axis, keepdims)
 
 
-def amin(x, dim=_UNSET, keepdim=_UNSET, *, axis=_UNSET, keepdims=_UNSET):
+def amin(input, dim=None, keepdim=False, *, out=None, axis=_UNSET, keepdims=_UNSET):  # noqa: A002
     """The min over dim, as amax:  (d0, ..., dn) -> shape as `sum`.
     dx = g / count at every tie of the min."""
-    return _amax("amin", False, x, dim, keepdim, axis, keepdims)
+    _no_out("amin", out)
+    return _amax("amin", False, input, dim, keepdim, axis, keepdims)
 
 
 def _argextreme(op, largest, x, dim, keepdim, axis, keepdims):
     x = _tensor(op, x)
     dim, keepdim, word = _alias(op, dim, axis, keepdim, keepdims)
     dim = None if dim is _UNSET else dim
-    keepdim = _check_bool(op, "keepdim", False if keepdim is _UNSET else keepdim)
+    keepdim = _check_bool(op, "keepdim", keepdim)
     if x.dtype.kind == "b":
         raise RuntimeError(f"{op}: does not support bool input")
-    xp = get_array_module(x.data)
+    xp = get_array_module(x.array)
     if dim is None:
-        if x.data.size == 0:
+        if x.array.size == 0:
             raise IndexError(f"{op}: expected reduction dim to be specified for an empty tensor "
                              f"(shape {x.shape})")
-        flat = (xp.argmax if largest else xp.argmin)(x.data)
+        flat = (xp.argmax if largest else xp.argmin)(x.array)
         index = xp.asarray(flat, dtype=np.int64)
         return Tensor(index.reshape((1,) * x.ndim) if keepdim else index)
     a = _one_dim(op, dim, x.ndim, word)
     _nonempty(op, x, a)
     if x.ndim == 0:
         return Tensor(xp.zeros((), dtype=np.int64))
-    index = _arg_extreme(op, x.data, a, largest)
+    index = _arg_extreme(op, x.array, a, largest)
     return Tensor(index if keepdim else index.squeeze(a))
 
 
-def argmax(x, dim=_UNSET, keepdim=_UNSET, *, axis=_UNSET, keepdims=_UNSET):
+def argmax(input, dim=None, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):  # noqa: A002
     """Index (int64) of the first maximum (of the first NaN) along dim; without dim, the index
     into the flattened tensor.  (d0, ..., dn) -> without dim (size 1 with keepdim).
     Not differentiable: no dx = ... flows (an integer output)."""
-    return _argextreme("argmax", True, x, dim, keepdim, axis, keepdims)
+    return _argextreme("argmax", True, input, dim, keepdim, axis, keepdims)
 
 
-def argmin(x, dim=_UNSET, keepdim=_UNSET, *, axis=_UNSET, keepdims=_UNSET):
+def argmin(input, dim=None, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):  # noqa: A002
     """Index (int64) of the first minimum (of the first NaN) along dim, as argmax:
     (d0, ..., dn) -> without dim.  Not differentiable: no dx = ... flows."""
-    return _argextreme("argmin", False, x, dim, keepdim, axis, keepdims)
+    return _argextreme("argmin", False, input, dim, keepdim, axis, keepdims)
 
 
 # ---- topk -------------------------------------------------------------------------------
-def topk(x, k, dim=-1, largest=True, sorted=True, *, axis=_UNSET):  # noqa: A002
-    """The k largest (smallest) entries along dim -> (values, indices), each shaped as x with
-    dim of size k.  NaN counts as larger than every number; ties come lowest index first.
-    sorted=False returns them sorted too (torch leaves that order unspecified).
+def topk(input, k, dim=None, largest=True, sorted=True, *, out=None, axis=_UNSET):  # noqa: A002
+    """The k largest (smallest) entries along dim (None: the last) -> (values, indices), each
+    shaped as x with dim of size k.  NaN counts as larger than every number; ties come lowest
+    index first.  sorted=False returns them sorted too (torch leaves that order unspecified).
     dx = zeros with g put back at the indices."""
     op = "topk"
-    x = _tensor(op, x)
+    _no_out(op, out)
+    x = _tensor(op, input)
     if axis is not _UNSET:
         dim = axis
+    if dim is None:
+        dim = -1
     if isinstance(k, Tensor) and k.ndim == 0 and k.dtype.kind in "iu":
         k = k.item()
     if not _is_int(k):
@@ -386,10 +396,10 @@ def topk(x, k, dim=-1, largest=True, sorted=True, *, axis=_UNSET):  # noqa: A002
         raise RuntimeError(f"{op}: selected index k out of range (k={k}, dim {a} has size {size})")
     if x.dtype.kind == "b":
         raise RuntimeError(f"{op}: does not support bool tensors")
-    xp = get_array_module(x.data)
+    xp = get_array_module(x.array)
     if x.ndim == 0:
         return topk_result(_identity(x), Tensor(xp.zeros((), dtype=np.int64)))
-    order = _order(x.data, a, largest)
+    order = _order(x.array, a, largest)
     index = xp.take(order, xp.arange(int(k)), axis=a).astype(np.int64, copy=False)
     return topk_result(Gather.apply(x, index=index, axis=a, keepdim=True), Tensor(index))
 
@@ -453,13 +463,12 @@ def _moments(op, root, x, dim, unbiased, keepdim, correction, axis, keepdims):
     x = _tensor(op, x)
     dim, keepdim, word = _alias(op, dim, axis, keepdim, keepdims)
     dim = None if dim is _UNSET else dim
-    keepdim = False if keepdim is _UNSET else keepdim
     if isinstance(dim, (bool, np.bool_)):        # torch's std(unbiased) overload
         if unbiased is not None:
             raise TypeError(f"{op}: got unbiased twice (std(unbiased) and std(dim, unbiased))")
         dim, unbiased = None, bool(dim)
     keepdim = _check_bool(op, "keepdim", keepdim)
-    if unbiased is not None and correction is not None:
+    if unbiased is not None and correction != 1:
         raise TypeError(f"{op}: pass unbiased or correction, not both")
     if unbiased is not None:
         correction = 1.0 if _check_bool(op, "unbiased", unbiased) else 0.0
@@ -470,7 +479,7 @@ def _moments(op, root, x, dim, unbiased, keepdim, correction, axis, keepdims):
     _float_only(op, x)
     axes = _dims(op, dim, x.ndim, word)
     out_size = math.prod(_reduced_shape(x.shape, axes, False))
-    per_output = x.data.size // out_size if out_size else 0
+    per_output = x.array.size // out_size if out_size else 0
     if per_output - correction <= 0:
         warnings.warn(f"{op}(): degrees of freedom is <= 0: correction ({correction}) should be strictly "
                       f"less than the number of elements reduced ({per_output})", UserWarning, stacklevel=3)
@@ -481,17 +490,21 @@ def _moments(op, root, x, dim, unbiased, keepdim, correction, axis, keepdims):
                      dims_given=dims_given, listed_count=listed_count)
 
 
-def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=_UNSET, keepdims=_UNSET):
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=1, out=None, axis=_UNSET,  # noqa: A002
+        keepdims=_UNSET):
     """Variance over dim (None -> every dim): Σ (x − x̄)² / (n − correction); correction
     defaults to 1 (unbiased=False means 0).  (d0, ..., dn) -> shape as `sum`; floating only.
     dx = 2 · g · (x − x̄) / (n − correction)."""
-    return _moments("var", False, x, dim, unbiased, keepdim, correction, axis, keepdims)
+    _no_out("var", out)
+    return _moments("var", False, input, dim, unbiased, keepdim, correction, axis, keepdims)
 
 
-def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=_UNSET, keepdims=_UNSET):
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=1, out=None, axis=_UNSET,  # noqa: A002
+        keepdims=_UNSET):
     """Standard deviation √var, arguments as `var`:  (d0, ..., dn) -> shape as `sum`.
     dx = g · (x − x̄) / ((n − correction) · std), 0 where std = 0."""
-    return _moments("std", True, x, dim, unbiased, keepdim, correction, axis, keepdims)
+    _no_out("std", out)
+    return _moments("std", True, input, dim, unbiased, keepdim, correction, axis, keepdims)
 
 
 # ---- norm -------------------------------------------------------------------------------
@@ -551,12 +564,18 @@ class Norm(Function):
         return (xp.broadcast_to(grad, x.shape).astype(x.dtype, copy=False),)
 
 
-def norm(x, p="fro", dim=None, keepdim=False):
+def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):  # noqa: A002
     """Vector p-norm over dim (None -> every dim):  (d0, ..., dn) -> shape as `sum`.
     p: 'fro' (= 2, over at most 2 dims), or any number: 2, 1, inf, -inf, 0, p > 0, p < 0.
-    Floating tensors only.  dx = g · x / out for p = 2 (0 where out = 0); the other p in Norm."""
+    Floating tensors only (dtype: a floating dtype computed in, as torch).
+    dx = g · x / out for p = 2 (0 where out = 0); the other p in Norm."""
     op = "norm"
-    x = _tensor(op, x)
+    _no_out(op, out)
+    x = _tensor(op, input)
+    if dtype is not None:
+        if as_dtype(dtype).kind != "f":
+            raise RuntimeError(f"norm: dtype must be a floating point dtype, got {as_dtype(dtype)}")
+        x = x.to(dtype=as_dtype(dtype))
     keepdim = _check_bool(op, "keepdim", keepdim)
     if p is None:
         p = 2.0
@@ -575,7 +594,7 @@ def norm(x, p="fro", dim=None, keepdim=False):
         raise TypeError(f"norm: p must be a number or 'fro', got {type(p).__name__}")
     _float_only(op, x)
     axes = _dims(op, dim, x.ndim)
-    if (p < 0 or math.isinf(p)) and x.data.size == 0:   # max, min, Σ|x|^-1 of nothing: no identity
+    if (p < 0 or math.isinf(p)) and x.array.size == 0:   # max, min, Σ|x|^-1 of nothing: no identity
         if len(axes) == x.ndim or x.ndim == 0:
             raise RuntimeError(f"norm: cannot compute the {p} norm of an empty tensor "
                                "(the max/min of nothing)")
@@ -583,3 +602,62 @@ def norm(x, p="fro", dim=None, keepdim=False):
             if x.shape[a] == 0:
                 raise RuntimeError(f"norm: cannot compute the {p} norm over dim {a}, which is empty")
     return Norm.apply(x, p=p, axes=axes, keepdim=keepdim)
+
+
+# ---- all, any ---------------------------------------------------------------------------
+def all(input, dim=None, keepdim=False, *, out=None):  # noqa: A001,A002  (torch.all)
+    """Whether every element along dim (an int, a tuple; None -> every dim) is nonzero (NaN
+    counts as nonzero): (d0, ..., dn) -> shape as `sum`, bool (uint8 stays uint8, as torch).
+    Over nothing, True.  No gradient."""
+    return _truth("all", input, dim, keepdim, out)
+
+
+def any(input, dim=None, keepdim=False, *, out=None):  # noqa: A001,A002  (torch.any)
+    """Whether some element along dim is nonzero: shape as `all`, bool (uint8 stays uint8).
+    Over nothing, False.  No gradient."""
+    return _truth("any", input, dim, keepdim, out)
+
+
+def _truth(op, x, dim, keepdim, out):
+    x = _tensor(op, x)
+    _no_out(op, out)
+    keepdim = _check_bool(op, "keepdim", keepdim)
+    axes = _dims(op, dim, x.ndim)
+    xp = get_array_module(x.array)
+    result = getattr(xp, op)(x.array, axis=axes, keepdims=keepdim)
+    return Tensor(xp.asarray(result, dtype=np.uint8 if x.dtype == np.uint8 else np.bool_))
+
+
+# ---- cumsum -----------------------------------------------------------------------------
+class CumSum(Function):
+    """out[..., i, ...] = Σ_{j <= i} x[..., j, ...] along `axis`, in `dtype`, x's shape;
+    dx = the reversed cumulative sum of g along axis: dx_j = Σ_{i >= j} g_i."""
+    @staticmethod
+    def forward(ctx, x, axis, dtype):
+        ctx.axis = axis
+        # float16 accumulates in float32, as torch's kernel does (a float16 running sum drifts)
+        out = get_array_module(x).cumsum(x, axis=axis, dtype=_accumulator(dtype))
+        return out.astype(dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = get_array_module(g)
+        return (xp.flip(xp.cumsum(xp.flip(g, ctx.axis), axis=ctx.axis), ctx.axis),)
+
+
+def cumsum(input, dim, *, dtype=None, out=None):  # noqa: A002
+    """Cumulative sum along dim:  x's shape -> the same shape.  Integer and bool tensors sum to
+    int64 unless dtype says otherwise, as torch.  dx_j = Σ_{i >= j} g_i along dim."""
+    op = "cumsum"
+    x = _tensor(op, input)
+    _no_out(op, out)
+    axis = _one_dim(op, dim, x.ndim)
+    dtype = as_dtype(dtype)
+    if dtype is not None and dtype.kind != "f" and x.requires_grad and is_grad_enabled():
+        raise RuntimeError(f"{op}: autograd does not support the result dtype {dtype} "
+                           "(an integer sum of a tensor that requires grad)")
+    if dtype is None:
+        dtype = np.dtype(np.int64) if x.dtype.kind in "biu" else x.dtype
+    if x.ndim == 0:
+        return CumSum.apply(x.reshape(1), axis=0, dtype=dtype).reshape(())
+    return CumSum.apply(x, axis=axis, dtype=dtype)

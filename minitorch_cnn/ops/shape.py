@@ -7,6 +7,7 @@ Reshape, Permute and GetItem are core/shape.py's (fast/shape.py replaces GetItem
 minitorch_cnn.backends.fast is enabled); the Functions below are this module's own.
 """
 import operator
+import warnings
 
 import numpy as np
 
@@ -18,6 +19,29 @@ from ..core.tensor import Tensor
 from ..fast import shape as _fast_shape  # noqa: F401  (registers the fast GetItem)
 from ..fast.shape import _is_basic
 from .elementwise import unbroadcast
+
+
+class _TorchName:
+    """Stands for a torch enum value (torch.preserve_format, torch.strided) as a default argument:
+    prints, compares and hashes as that name, as creation.py's mt.preserve_format and mt.strided
+    do (creation.py imports the Tensor, so the ops and the Tensor's methods cannot import those)."""
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"torch.{self.name}"
+
+    __str__ = __repr__
+
+    def __eq__(self, other):
+        return str(other) == str(self)
+
+    def __hash__(self):
+        return hash(str(self))
+
+
+PRESERVE_FORMAT, CONTIGUOUS_FORMAT = _TorchName("preserve_format"), _TorchName("contiguous_format")
+STRIDED = _TorchName("strided")
 
 
 class Expand(Function):
@@ -139,8 +163,9 @@ def infer_shape(op, shape, numel, old_shape=None):
     return shape
 
 
-def reshape(x, shape):
+def reshape(input, shape):  # noqa: A002  (torch's names)
     """out = x reshaped to `shape` (one -1 inferred) -> shape;  dx = g reshaped to x.shape."""
+    x = input
     return choose(core_shape.Reshape).apply(x, shape=infer_shape("reshape", shape, x.numel(), x.shape))
 
 
@@ -174,8 +199,8 @@ def view(x, shape):
     dx = g reshaped to x.shape.  As torch, a RuntimeError when x's strides cannot be viewed so
     (a transposed or sliced x): use reshape, or contiguous() first."""
     shape = infer_shape("view", shape, x.numel(), x.shape)
-    itemsize = x.data.dtype.itemsize
-    strides = tuple(s // itemsize for s in x.data.strides)
+    itemsize = x.array.dtype.itemsize
+    strides = tuple(s // itemsize for s in x.array.strides)
     if not _viewable(x.shape, strides, shape):
         raise RuntimeError(f"view: shape {list(shape)} is not compatible with the input's shape "
                            f"{list(x.shape)} and strides {list(strides)} (a dimension would span two "
@@ -226,15 +251,22 @@ def repeat(x, repeats):
     return Repeat.apply(x, repeats=repeats)
 
 
-def clone(x):
-    """out = a copy of x, same shape, dtype and memory order;  dx = g."""
+def clone(input, *, memory_format=PRESERVE_FORMAT):  # noqa: A002
+    """out = a copy of x, same shape and dtype, x's memory order (C order with
+    memory_format=torch.contiguous_format);  dx = g."""
+    x = input
     if not isinstance(x, Tensor):
         raise TypeError(f"clone: expected a tensor, got {type(x).__name__}")
+    if str(memory_format) == str(CONTIGUOUS_FORMAT):
+        return Contiguous.apply(x)
+    if str(memory_format) != str(PRESERVE_FORMAT):
+        raise RuntimeError(f"clone: memory_format={memory_format} is not supported (only "
+                           f"torch.preserve_format and torch.contiguous_format)")
     return Clone.apply(x)
 
 
 def is_contiguous(x):
-    return bool(x.data.flags.c_contiguous)
+    return bool(x.array.flags.c_contiguous)
 
 
 def contiguous(x):
@@ -242,8 +274,9 @@ def contiguous(x):
     return x if is_contiguous(x) else Contiguous.apply(x)
 
 
-def flatten(x, start_dim=0, end_dim=-1):
+def flatten(input, start_dim=0, end_dim=-1):  # noqa: A002
     """Merge dims start_dim..end_dim into one (torch.flatten)."""
+    x = input
     start = normalize_dim(start_dim, x.ndim, "flatten")
     end = normalize_dim(end_dim, x.ndim, "flatten")
     if x.ndim == 0:
@@ -301,11 +334,33 @@ def squeeze(x, dim=None):
 
 
 def to_array_index(index):
-    """Replace tensors inside an index by their arrays."""
+    """Replace tensors inside an index by their arrays; a list read as a tuple where torch reads
+    it so (see _sequence_as_tuple)."""
+    if _sequence_as_tuple(index):
+        warnings.warn("Using a non-tuple sequence for multidimensional indexing is deprecated (torch "
+                      "reads x[seq] as x[tuple(seq)] here, and so does minitorch_cnn); use "
+                      "x[tuple(seq)] instead of x[seq]", UserWarning, stacklevel=4)
+        index = tuple(index)
     if isinstance(index, tuple):
-        return tuple(to_array_index(i) for i in index)
+        return tuple(_array_part(i) for i in index)
+    return _array_part(index)
+
+
+def _sequence_as_tuple(index):
+    """torch's legacy rule (NumPy's before 1.23): a list of fewer than 32 items holding a
+    sequence, a tensor, a slice, None or Ellipsis indexes as the tuple of its items:
+    x[[[0, 1], [1, 0]]] is x[[0, 1], [1, 0]], two elements, not a (2, 2, ...) block of rows."""
+    if not isinstance(index, list) or len(index) >= 32:
+        return False
+    return any(isinstance(i, (Tensor, list, tuple, slice, np.ndarray)) or i is None or i is Ellipsis
+               for i in index)
+
+
+def _array_part(index):
+    if isinstance(index, tuple):
+        return tuple(_array_part(i) for i in index)
     if isinstance(index, Tensor):
-        return index.data
+        return index.array
     if isinstance(index, list):
         array = np.asarray(index)
         # [] selects nothing, as in torch (NumPy would make it float64 and refuse it)
@@ -387,12 +442,12 @@ def _refuse_negative_steps(index):
 
 
 def getitem(x, index):
-    _refuse_negative_steps(index)
     index = to_array_index(index)
-    if _wraps_out_of_range(x.data):
+    _refuse_negative_steps(index)
+    if _wraps_out_of_range(x.array):
         check_index_bounds("getitem", index, x.shape)
     if not _is_basic(index):
-        xp = backend.get_array_module(x.data)
+        xp = backend.get_array_module(x.array)
         # Index arrays follow the data's device (NumPy indices may index CuPy data).
         parts = index if isinstance(index, tuple) else (index,)
         parts = tuple(xp.asarray(p) if hasattr(p, "shape") else p for p in parts)

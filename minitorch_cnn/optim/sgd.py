@@ -1,39 +1,44 @@
-"""Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
-import numpy as np
-
-from ..autograd import no_grad
+"""Stochastic gradient descent with momentum, dampening, Nesterov, weight decay and maximize."""
 from ..backend import get_array_module
-from .optimizer import Optimizer
+from ..tensor import Tensor
+from .optimizer import Optimizer, refuse_tensor_hyperparameters, refuse_unbuilt
 
 
 class SGD(Optimizer):
-    """d = g + λθ;  b ← μb + (1 − τ)d  (b = d at the first step);
-    θ ← θ − lr · (d + μb if nesterov else b)   — PyTorch's update, step for step."""
+    """g ← −g if maximize;  g ← g + λθ;
+    b ← g at the first step, then b ← μb + (1 − τ)g;  g ← g + μb if nesterov else b   (μ ≠ 0);
+    θ ← θ − lr·g   — torch's update, operation for operation.  State: 'momentum_buffer' (μ ≠ 0 only)."""
 
-    def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
-        if lr < 0 or momentum < 0 or weight_decay < 0:
-            raise ValueError(f"SGD: lr, momentum and weight_decay must be >= 0, got lr={lr}, "
-                             f"momentum={momentum}, weight_decay={weight_decay}")
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
+                 maximize=False, foreach=None, differentiable=False, fused=None):
+        refuse_tensor_hyperparameters("SGD", lr=lr, weight_decay=weight_decay)
+        if lr < 0.0:
+            raise ValueError(f"SGD: Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"SGD: Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"SGD: Invalid weight_decay value: {weight_decay}")
         if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("SGD: nesterov momentum requires a momentum and zero dampening")
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov))
+            raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening")
+        refuse_unbuilt("SGD", foreach=(foreach, (None, False)), differentiable=(differentiable, (False,)),
+                       fused=(fused, (None, False)))
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                                      nesterov=nesterov, maximize=maximize, foreach=foreach,
+                                      differentiable=differentiable, fused=fused))
 
-    def step(self):
-        with no_grad(), np.errstate(over="ignore", invalid="ignore"):   # inf/NaN silently, as torch
-            for group, p, grad in self._params_with_grad():
-                lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
-                if wd:
-                    grad = grad + wd * p.data
-                if momentum:
-                    state = self.state.setdefault(p, {})
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        # an array copy (grad + λθ is a NumPy scalar for a 0-d parameter; `buf *=` below
-                        # must update the state in place)
-                        buf = state["momentum_buffer"] = get_array_module(p.data).array(grad)
-                    else:
-                        buf *= momentum
-                        buf += (1 - group["dampening"]) * grad
-                    grad = grad + momentum * buf if group["nesterov"] else buf
-                p.data -= lr * grad    # in place: the array other views share is updated
+    def _update(self, p, grad, group):
+        momentum, weight_decay = group["momentum"], group["weight_decay"]
+        if group["maximize"]:
+            grad = -grad
+        if weight_decay != 0:
+            grad = grad + weight_decay * p.array
+        if momentum != 0:
+            state = self.state[p]
+            buffer = state.get("momentum_buffer")
+            if buffer is None:
+                buffer = state["momentum_buffer"] = Tensor(get_array_module(p.array).array(grad, copy=True))
+            else:
+                buffer.array *= momentum
+                buffer.array += (1 - group["dampening"]) * grad
+            grad = grad + momentum * buffer.array if group["nesterov"] else buffer.array
+        p.array -= group["lr"] * grad     # in place: every view of the parameter sees the step

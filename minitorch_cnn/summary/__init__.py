@@ -20,7 +20,7 @@ def _layer_geometry(module):
         return module.kernel_size, module.stride, module.dilation
     if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
         as_pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
-        return as_pair(module.kernel_size), as_pair(module.stride), (1, 1)
+        return as_pair(module.kernel_size), as_pair(module.stride), as_pair(getattr(module, "dilation", 1))
     return None
 
 

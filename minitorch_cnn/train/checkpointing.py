@@ -3,6 +3,7 @@ position inside the epoch and the random state that drew its order).  Nothing no
 ever written."""
 import numpy as np
 
+from .. import backend
 from ..checkpoint import save_checkpoint
 from ..random import get_rng_state
 from .errors import Stop, UsageError, _stopped
@@ -12,11 +13,11 @@ from .options import DEFAULTS
 def _first_non_finite(model, optimizer):
     """The name of the first parameter, buffer or optimizer state array holding NaN or inf, or None."""
     for name, value in model.state_dict().items():
-        if value.dtype.kind == "f" and not np.isfinite(value).all():
+        if value.dtype.kind == "f" and not np.isfinite(backend.to_numpy(value.array)).all():
             return f"the model's {name}"
     for index, entries in optimizer.state_dict()["state"].items():
         for name, value in entries.items():
-            if not np.isfinite(np.asarray(value, dtype=np.float64)).all():
+            if not np.isfinite(backend.to_numpy(getattr(value, "array", np.asarray(value)))).all():   # Tensors
                 return f"the optimizer's {name} of parameter {index}"
     return None
 

@@ -115,8 +115,8 @@ def _distribute(args, model, train_set):
     from ..distributed import DistributedDataParallel
     sampler = DistributedSampler(train_set, num_replicas=args.group.size, rank=args.group.rank,
                                  shuffle=True, seed=args.seed)
-    return DistributedDataParallel(model), DataLoader(train_set, batch_size=args.batch_size, sampler=sampler,
-                                                      device=args.device)
+    return DistributedDataParallel(model), DataLoader(train_set, batch_size=args.batch_size,
+                                                      sampler=sampler).to(args.device)
 
 
 def _agree_on_step(group, loss, ctrl_c, reader):

@@ -17,10 +17,15 @@ def restore(state):
         raise UsageError(f"--resume: {args.resume} was trained with --model {meta.get('model')}, "
                          f"not {args.model}")
     expected = state.scheduler.state_dict()
-    if set(meta["scheduler"]) != set(expected):
+    # torch's bookkeeping keys: absent from checkpoints written before the schedulers followed torch
+    bookkeeping = {"_step_count", "_is_initial", "_get_lr_called_within_step"}
+    if not set(expected) - bookkeeping <= set(meta["scheduler"]) <= set(expected):
         raise UsageError(f"--resume: {args.resume}: the scheduler state has keys {sorted(meta['scheduler'])}, "
                          f"expected {sorted(expected)}")
     state.scheduler.load_state_dict(meta["scheduler"])
+    # the optimizer stepped before the checkpoint: torch's scheduler-before-optimizer warning would be
+    # a false alarm when the resumed epoch has no batch left (a Ctrl-C after its last one)
+    state.optimizer._opt_called = True
     state.history, state.start_epoch = meta["history"], meta["epoch"] + 1
     if meta.get("partial"):      # saved by Ctrl-C in the middle of an epoch
         state.position = dict(meta["partial"], rng_after=meta["rng_state"])

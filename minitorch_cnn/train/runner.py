@@ -54,10 +54,10 @@ def start_run(args, train_set, test_set, data_name, in_channels):
     print(f"model: {args.model} ({n_params:,} parameters) on {args.device}; {args.optimizer} lr {args.lr}, "
           f"batch {args.batch_size}{per_rank}, {args.epochs} epochs, StepLR({args.step_size}, {args.gamma}){engine}")
     if args.group is None:
-        train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, device=args.device)
+        train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True).to(args.device)
     else:
         model, train_loader = _distribute(args, model, train_set)
-    test_loader = DataLoader(test_set, batch_size=1000, device=args.device)
+    test_loader = DataLoader(test_set, batch_size=1000).to(args.device)
     if args.group is None or args.group.rank == 0:
         try:
             os.makedirs(args.out, exist_ok=True)

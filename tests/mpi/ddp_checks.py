@@ -35,7 +35,7 @@ def batches(steps, batch, seed=123):
 
 
 def weights(model):
-    return [p.data.copy() for p in model.parameters()]
+    return [p.array.copy() for p in model.parameters()]
 
 
 def check(condition, message):
@@ -66,7 +66,7 @@ def check_equivalence(name, kind, rank, size, bucket_cap_mb):
         F.cross_entropy(ddp(mt.tensor(x[shard])), mt.tensor(y[shard])).backward()
         opt.step()
     for (pname, p), q in zip(model.named_parameters(), reference.parameters()):
-        err = float(np.max(np.abs(p.data - q.data)))
+        err = float(np.max(np.abs(p.array - q.array)))
         check(err <= TOL, f"{name}/{kind}: {pname} differs from the whole-batch run by {err:.3g}")
     gathered = MPI.COMM_WORLD.allgather(weights(model))
     check(all(np.array_equal(a, b) for a, b in zip(gathered[0], gathered[1])),
@@ -83,13 +83,13 @@ def check_no_sync(rank, size):
     mine = x[rank * 8:(rank + 1) * 8], y[rank * 8:(rank + 1) * 8]
     with ddp.no_sync():
         (F.cross_entropy(ddp(mt.tensor(mine[0][:4])), mt.tensor(mine[1][:4])) / 2).backward()
-    local = [p.grad.data.copy() for p in model.parameters()]
+    local = [p.grad.array.copy() for p in model.parameters()]
     gathered = MPI.COMM_WORLD.allgather(local)
     check(any(not np.array_equal(a, b) for a, b in zip(gathered[0], gathered[1])),
           "no_sync: gradients were reduced inside no_sync")
     (F.cross_entropy(ddp(mt.tensor(mine[0][4:])), mt.tensor(mine[1][4:])) / 2).backward()
     for p, q in zip(model.parameters(), reference.parameters()):
-        err = float(np.max(np.abs(p.grad.data - q.grad.data)))
+        err = float(np.max(np.abs(p.grad.array - q.grad.array)))
         check(err <= TOL, f"no_sync: accumulated then averaged gradient differs by {err:.3g}")
 
 
@@ -114,10 +114,10 @@ def check_unused_parameters(rank):
     ddp(x, use_second=rank == 1).backward()
     check(model.third.weight.grad is None, "unused everywhere: .grad should stay None")
     check(model.second.weight.grad is not None, "used on one rank: .grad should exist on every rank")
-    grads = MPI.COMM_WORLD.allgather(model.second.weight.grad.data.copy())
+    grads = MPI.COMM_WORLD.allgather(model.second.weight.grad.array.copy())
     check(np.array_equal(grads[0], grads[1]), "used on one rank: ranks' grads differ")
     # rank 1 alone: d/dW2 of sum(W2 h + b2) = sum of h over the batch, halved by the average
-    hidden = np.full((2, 3), 2.0) @ model.first.weight.data.T + model.first.bias.data
+    hidden = np.full((2, 3), 2.0) @ model.first.weight.array.T + model.first.bias.array
     expected = hidden.sum(axis=0, keepdims=True) / 2
     check(np.allclose(grads[0], expected, rtol=1e-12, atol=0), "used on one rank: not the average with zero")
 
@@ -127,7 +127,7 @@ def check_collectives(rank, size):
     dist.all_reduce(t)
     check(t.tolist() == [3.0, -1.0, 8.0], f"all_reduce SUM: {t.tolist()}")
     t = mt.tensor([[1.0 + rank, 2.0], [3.0, 4.0 * rank]], dtype=mt.float32)
-    view = mt.Tensor(t.data.T)                      # a transposed view: reduced and written through
+    view = mt.Tensor(t.array.T)                      # a transposed view: reduced and written through
     dist.all_reduce(view, dist.ReduceOp.AVG)
     check(t.tolist() == [[1.5, 2.0], [3.0, 2.0]] and t.dtype == np.float32, f"all_reduce AVG: {t.tolist()}")
     for op, expected in ((dist.ReduceOp.MAX, [1, 5]), (dist.ReduceOp.MIN, [0, 3])):
@@ -140,7 +140,7 @@ def check_collectives(rank, size):
         check(t.tolist() == expected and t.dtype == np.bool_, f"all_reduce bool {op}: {t.tolist()}")
     t = mt.tensor(np.arange(6.0).reshape(2, 3) * (rank + 1))
     dist.broadcast(t, src=1)
-    check(np.array_equal(t.data, np.arange(6.0).reshape(2, 3) * 2), f"broadcast from 1: {t.tolist()}")
+    check(np.array_equal(t.array, np.arange(6.0).reshape(2, 3) * 2), f"broadcast from 1: {t.tolist()}")
 
 
 def check_batchnorm_statistics(rank):
@@ -152,13 +152,13 @@ def check_batchnorm_statistics(rank):
     rng = np.random.default_rng(10 + rank)
     first, second = rng.standard_normal((4, 1, 5, 5)) + rank, rng.standard_normal((4, 1, 5, 5)) - rank
     ddp(mt.tensor(first)).sum().backward()
-    after_first = MPI.COMM_WORLD.allgather(bn.running_mean.data.copy())
+    after_first = MPI.COMM_WORLD.allgather(bn.running_mean.array.copy())
     check(not np.array_equal(after_first[0], after_first[1]), "BatchNorm: running means should be per rank")
     with mt.no_grad():
-        conv_out = model[0](mt.tensor(second)).data
+        conv_out = model[0](mt.tensor(second)).array
     ddp(mt.tensor(second)).sum().backward()
     expected = 0.9 * after_first[0] + 0.1 * conv_out.mean(axis=(0, 2, 3))
-    err = float(np.max(np.abs(bn.running_mean.data - expected)))
+    err = float(np.max(np.abs(bn.running_mean.array - expected)))
     check(err <= 1e-12, f"BatchNorm: running mean is not rank 0's updated with this rank's batch ({err:.3g})")
 
 

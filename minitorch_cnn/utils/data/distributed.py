@@ -1,0 +1,4 @@
+"""torch.utils.data.distributed: DistributedSampler."""
+from ...data.distributed import DistributedSampler
+
+__all__ = ["DistributedSampler"]
