@@ -4,18 +4,23 @@ The file is a NumPy .npz archive: each tensor or array is one entry (`a0`, `a1`,
 one JSON entry, `structure`, describes how they nest:
 
     {"format": "minitorch_cnn.save/1", "root": {"type": "ordered_dict", "items": [
-        ["conv.weight", {"type": "tensor", "array": "a0", "requires_grad": false}], ...]}}
+        ["conv.weight", {"type": "tensor", "array": "a0", "requires_grad": false,
+                         "device": "cpu"}], ...]}}
 
 So `model.load_state_dict(mt.load(path))` works as in torch, and loading runs no code:
 `np.load(..., allow_pickle=False)` reads the arrays and `json` the structure.  What can be
 saved: Tensors (and Parameters), NumPy arrays and scalars, Python numbers, bools, strings and
 None, and dicts, OrderedDicts, lists and tuples of these.  A tensor saved twice in one object
-comes back as one tensor, as in torch.  Writes are atomic (a temporary file, then a rename).
+comes back as one tensor, as in torch, and on the device it was saved from unless
+`map_location` says otherwise (files without "device" load on the CPU).  save and load take
+torch.save's and torch.load's parameters (`python -m minitorch_cnn.as_torch` runs torch.save
+as this save).  Writes are atomic (a temporary file, then a rename).
 """
 import io
 import json
 import numbers
 import os
+import pickle
 import tempfile
 import zipfile
 from collections import OrderedDict
@@ -60,9 +65,10 @@ class _Encoder:
     def encode(self, obj, path):
         if isinstance(obj, Tensor):
             if id(obj) not in self.memo:    # the same tensor twice: stored once
-                self.memo[id(obj)] = (obj, self.array(obj.data))
+                self.memo[id(obj)] = (obj, self.array(obj.array))
             kind = "parameter" if type(obj).__name__ == "Parameter" else "tensor"
-            return {"type": kind, "array": self.memo[id(obj)][1], "requires_grad": bool(obj.requires_grad)}
+            return {"type": kind, "array": self.memo[id(obj)][1], "requires_grad": bool(obj.requires_grad),
+                    "device": backend.device_of(obj.array)}
         if isinstance(obj, np.ndarray):
             return {"type": "ndarray", "array": self.array(obj)}
         if isinstance(obj, np.generic):
@@ -90,8 +96,27 @@ class _Encoder:
                         f"save model.state_dict()")
 
 
-def save(obj, f):
-    """Save `obj` (a state_dict, or any nesting of tensors/arrays/numbers) to path or file `f`."""
+def _is_torch_pickle(f):
+    """Whether path or file f is a zip archive holding a data.pkl (real torch.save's format)."""
+    try:
+        if hasattr(f, "seek"):
+            f.seek(0)
+        with zipfile.ZipFile(f) as archive:
+            return any(name.endswith("data.pkl") for name in archive.namelist())
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+
+
+def save(obj, f, pickle_module=pickle, pickle_protocol=2, _use_new_zipfile_serialization=True,
+         _disable_byteorder_record=False):
+    """Save `obj` (a state_dict, or any nesting of tensors/arrays/numbers) to path or file `f`.
+
+    torch.save's signature: `pickle_module` must stay the default (nothing here is pickled);
+    `pickle_protocol` and the two private flags are accepted and change nothing in this format.
+    """
+    if pickle_module is not pickle:
+        raise ValueError("save: this format is pickle-free, so pickle_module cannot be set "
+                         f"(got {pickle_module!r}); a pickled file needs real PyTorch")
     encoder = _Encoder()
     root = encoder.encode(obj, "obj")
     structure = json.dumps({"format": FORMAT, "root": root})
@@ -107,12 +132,37 @@ def save(obj, f):
     atomic_write(f, write)
 
 
-def load(f, map_location=None, weights_only=True):
-    """Load what mt.save wrote; tensors land on `map_location` ('cpu' by default, or 'cuda').
+def _target_device(map_location, saved):
+    """Where a tensor saved on device `saved` ('cpu' or 'cuda') loads, as torch.load maps it:
+    None keeps `saved`; a device or its name moves every tensor there; a dict maps saved
+    locations ('cpu', 'cuda:0') to others."""
+    if map_location is None:
+        return saved
+    if isinstance(map_location, dict):
+        location = "cuda:0" if saved == "cuda" else saved
+        target = map_location.get(location, map_location.get(saved, saved))
+        return backend.normalize_device(target)
+    if callable(map_location) and not isinstance(map_location, str) and not hasattr(map_location, "type"):
+        raise TypeError("load: map_location as a function works on torch's storages, which this engine "
+                        "does not have; give a device, a device name or a dict of them")
+    return backend.normalize_device(map_location)
 
-    `weights_only` is accepted for torch's signature: this format can hold nothing but data.
+
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **pickle_load_args):
+    """Load what mt.save wrote, with torch.load's signature.
+
+    Tensors go back to the device they were saved from, or as `map_location` says (a
+    device, 'cpu' / 'cuda', or a dict such as {'cuda:0': 'cpu'}).  `weights_only` may be
+    anything: this format can hold nothing but data, so loading runs no code either way.
+    `pickle_module`, `mmap=True` and other keyword arguments (pickle's) are refused.
     """
-    device = backend.normalize_device(map_location)
+    if pickle_module is not None or pickle_load_args:
+        extra = ", ".join(["pickle_module"] * (pickle_module is not None) + sorted(pickle_load_args))
+        raise ValueError(f"load: this format is pickle-free, so {extra} cannot be given; "
+                         f"a pickled file needs real PyTorch")
+    if mmap:
+        raise ValueError("load: mmap=True is not supported (the arrays are read into memory)")
+    _target_device(map_location, "cpu")        # an unknown device fails before the file is read
     if not hasattr(f, "read"):
         if not isinstance(f, (str, os.PathLike)):
             raise TypeError(f"load: expected a path or a readable file, got {type(f).__name__}")
@@ -123,7 +173,9 @@ def load(f, map_location=None, weights_only=True):
             arrays = {k: data[k] for k in data.files}
         meta = json.loads(str(arrays.pop("structure")))
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError, json.JSONDecodeError) as exc:
-        raise RuntimeError(f"load: {f!r} is not a file written by mt.save ({exc})") from None
+        hint = ("; it looks like real PyTorch's pickled format, which this engine never reads"
+                if "data.pkl" in str(exc) or _is_torch_pickle(f) else "")
+        raise RuntimeError(f"load: {f!r} is not a file written by mt.save ({exc}){hint}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise RuntimeError(f"load: {f!r} has format {meta.get('format') if isinstance(meta, dict) else None!r}, "
                            f"expected {FORMAT!r}")
@@ -136,6 +188,7 @@ def load(f, map_location=None, weights_only=True):
         if kind in ("tensor", "parameter"):
             key = node["array"]
             if key not in tensors:
+                device = _target_device(map_location, node.get("device", "cpu"))
                 t = Tensor(backend.to_device(arrays[key], device))
                 if kind == "parameter":
                     from .nn.module import Parameter

@@ -8,15 +8,17 @@ A split is two files, ``{train,t10k}-images-idx3-ubyte`` and ``{train,t10k}-labe
     root/, root/raw/
     FashionMNIST only: /usr/share/datasets/fashion-mnist (Debian's `dataset-fashion-mnist`)
 
-With download=True, missing files are fetched and checked against the official MD5s;
-offline, a DatasetNotFoundError saying what was looked for where comes within a second
-or so.  Files on disk are not checksummed (Debian's have rewritten gzip headers) but
+With download=True, missing files are fetched and checked against the official MD5s
+(and unpacked beside the .gz, as torchvision does); offline, a DatasetNotFoundError
+saying what was looked for where comes within a second or so.  Files on disk are not checksummed (Debian's have rewritten gzip headers) but
 validated: a bad header or disagreeing counts raise a ValueError naming the file.
 """
+import gzip
 from pathlib import Path
 
 import numpy as np
 
+from ..serialization import atomic_write
 from .dataset import ImageDataset
 from .download import DEFAULT_TIMEOUT, DatasetNotFoundError, download_files
 from .idx import read_idx
@@ -27,6 +29,16 @@ def _find_file(folder, name):
     """folder/name, name.gz, or the 'train-images.idx3-ubyte' spelling of some redistributions."""
     dotted = name.replace("-idx", ".idx")
     return next((folder / v for v in (name, name + ".gz", dotted, dotted + ".gz") if (folder / v).is_file()), None)
+
+
+def _unpack(folder, names):
+    """Write each downloaded name.gz of `names` unpacked beside it, as torchvision does (so its
+    loader, which reads only unpacked files, finds them too)."""
+    for name in names:
+        packed = folder / name
+        if packed.is_file() and not packed.with_suffix("").is_file():
+            data = gzip.decompress(packed.read_bytes())
+            atomic_write(packed.with_suffix(""), lambda f: f.write(data))
 
 
 class MNIST(ImageDataset):
@@ -60,6 +72,7 @@ class MNIST(ImageDataset):
             raw = self.root / self.folder / "raw"
             wanted = [n + ".gz" for n in self.names if _find_file(raw, n) is None]
             errors = download_files(wanted, self.mirrors, raw, self.md5s, timeout)
+            _unpack(raw, wanted)
             self.files = self._find()
         if self.files is None:
             raise self._not_found(download, errors)
