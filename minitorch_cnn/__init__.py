@@ -15,7 +15,7 @@ from .creation import (arange, bool_, float16, float32, float64, from_numpy, ful
                        int32, int64, ones, ones_like, rand, rand_like, randn, randn_like, tensor,
                        uint8, zeros, zeros_like)
 from .ops.elementwise import (abs, add, clamp, clip, div, eq, exp, ge, gt, le, log, lt,  # noqa: A004
-                              masked_fill, mul, ne, neg, pow, sqrt, sub, where)
+                              masked_fill, maximum, minimum, mul, ne, neg, pow, sqrt, sub, where)
 from .ops.join import cat, concat, stack
 from .ops.reduce import (amax, amin, argmax, argmin, max, mean, min, norm, std, sum,  # noqa: A004
                          topk, var)
@@ -51,7 +51,7 @@ __all__ = [
     "randn_like", "tensor", "zeros", "zeros_like",
     # ops
     "abs", "add", "amax", "amin", "argmax", "argmin", "cat", "clamp", "clip", "clone", "concat", "div",
-    "eq", "exp", "ge", "gt", "le", "log", "lt", "masked_fill", "max", "mean", "min", "mul", "ne", "neg",
+    "eq", "exp", "ge", "gt", "le", "log", "lt", "masked_fill", "max", "maximum", "mean", "min", "minimum", "mul", "ne", "neg",
     "norm", "pow", "reshape", "sqrt", "stack", "std", "sub", "sum", "topk", "var", "where",
     "bmm", "flatten", "log_softmax", "matmul", "mm", "relu", "sigmoid", "softmax", "tanh",
     "all", "any", "argsort", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "chunk", "cumsum",

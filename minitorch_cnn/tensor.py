@@ -265,6 +265,8 @@ class _TensorMethods:
     def clip(self, min=None, max=None):  return elementwise.clip(self, min, max)  # noqa: A002
     def where(self, condition, y): return elementwise.where(condition, self, y)
     def masked_fill(self, mask, value): return elementwise.masked_fill(self, mask, value)
+    def maximum(self, other): return elementwise.maximum(self, other)
+    def minimum(self, other): return elementwise.minimum(self, other)
 
     def __getitem__(self, index): return shape.getitem(self, index)
 

@@ -309,9 +309,9 @@ def test_non_integer_dims_are_refused(dim):
         mt.tensor(np.ones((2, 3))).sum(dim)
 
 
-def test_max_with_a_tensor_argument_is_not_a_reduction():
-    with pytest.raises(TypeError, match="max: the elementwise max"):
-        mt.tensor([1.0, 2.0]).max(mt.tensor([2.0, 1.0]))
+def test_max_with_a_tensor_argument_is_the_elementwise_maximum_as_in_torch():
+    assert mt.tensor([1.0, 2.0]).max(mt.tensor([2.0, 1.0])).tolist() == [2.0, 2.0]
+    assert mt.min(mt.tensor([1.0, 2.0]), mt.tensor([2.0, 1.0])).tolist() == [1.0, 1.0]
 
 
 # ---- 0-d tensors ----------------------------------------------------------------------------

@@ -261,6 +261,53 @@ class Remainder(Function):
         return _grad_for(g, a, need_a), grad_b
 
 
+def maximum(input, other, *, out=None):  # noqa: A002  (torch's names)
+    """out = the larger of input and other (NaN where either is NaN), shapes broadcast, dtype
+    promoted;  da = g where a > b, db = g where b > a, each g / 2 at ties, both g at a NaN."""
+    return _extremum("maximum", True, input, other, out)
+
+
+def minimum(input, other, *, out=None):  # noqa: A002
+    """out = the smaller of input and other (NaN where either is NaN); gradients as maximum's
+    with the comparisons turned round."""
+    return _extremum("minimum", False, input, other, out)
+
+
+def _extremum(op, largest, input, other, out):  # noqa: A002
+    _no_out(op, out)
+    for name, value in (("input", input), ("other", other)):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"{op}(): argument '{name}' must be Tensor, not {type(value).__name__}")
+    a, b, dtype = _binary_dtype(op, input, other)
+    check_same_device(op, (a, b))
+    return Extremum.apply(a, b, dtype=dtype, largest=largest)
+
+
+class Extremum(Function):
+    """out = maximum(a, b) (or minimum) in `dtype`, NaN propagating;  torch's rule for the
+    gradient: g / 2 to each at a tie, else g to the winner (both get g where a NaN is involved,
+    since every comparison with NaN is false), each summed to its own shape."""
+    @staticmethod
+    def forward(ctx, a, b, dtype, largest):
+        ctx.inputs_meta, ctx.largest = _meta(a, b), largest
+        xp = _array_module(a, b)
+        xa, xb = _array(xp, a, dtype), _array(xp, b, dtype)
+        ctx.save_for_backward(xa, xb)
+        return (xp.maximum if largest else xp.minimum)(xa, xb)
+
+    @staticmethod
+    def backward(ctx, g):
+        xa, xb = ctx.saved
+        xp = get_array_module(g)
+        a_loses, b_loses = (xa < xb, xa > xb) if ctx.largest else (xa > xb, xa < xb)
+        shared = xp.where(xa == xb, g / 2, g)
+        zero = xp.zeros((), dtype=g.dtype)
+        a, b = ctx.inputs_meta
+        need_a, need_b = ctx.needs_input_grad
+        return (_grad_for(xp.where(a_loses, zero, shared), a, need_a),
+                _grad_for(xp.where(b_loses, zero, shared), b, need_b))
+
+
 def pow(input, exponent, *, out=None):  # noqa: A001,A002  (torch.pow, torch's names)
     """out = a ** b (a = input, b = exponent), broadcast shapes -> the broadcast shape;
     da = g * b * a ** (b - 1)  (0 where b = 0),  db = g * out * log(a)  (0 where a = 0 and b >= 0).

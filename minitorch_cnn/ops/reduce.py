@@ -20,7 +20,7 @@ from ..core.reduce import spread as _expand
 from ..core.tensor import Tensor
 from ..fast import reduce as _fast_reduce  # noqa: F401  (registers the fast Sum and Mean)
 from ..fast.reduce import _accumulator, _count, _quiet
-from .elementwise import _no_out
+from .elementwise import _no_out, maximum, minimum
 
 _UNSET = object()   # "not passed": torch tells `x.sum(keepdim=True)` (refused) from `x.sum(None, True)`
 
@@ -256,9 +256,10 @@ def _nonempty(op, x, axis):
 def _extreme(op, largest, x, dim, keepdim, axis, keepdims):
     x = _tensor(op, x)
     dim, keepdim, word = _alias(op, dim, axis, keepdim, keepdims)
-    if isinstance(dim, Tensor):
-        raise TypeError(f"{op}: the elementwise {op}(input, other) is not built; "
-                        f"reduce with {op}(input) or {op}(input, dim)")
+    if isinstance(dim, Tensor):      # torch's max(input, other) overload: the elementwise one
+        if keepdim is not _UNSET and keepdim is not False:
+            raise TypeError(f"{op}(input, other) takes no keepdim")
+        return (maximum if largest else minimum)(x, dim)
     if dim is _UNSET:
         if keepdim:
             raise TypeError(f"{op}: keepdim needs dim")
