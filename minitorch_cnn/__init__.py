@@ -32,7 +32,7 @@ from .ops.index import gather, index_select, scatter
 from .ops.join import chunk, split
 from .creation import (channels_last, contiguous_format, layout, memory_format,  # noqa: E402
                        preserve_format, randint, strided)
-from . import nn, optim  # noqa: E402  (need Tensor)
+from . import nn, optim, utils  # noqa: E402  (need Tensor)
 from . import models  # noqa: E402
 from .graph import to_dot  # noqa: E402  (names leaves through nn.Module)
 from .serialization import load, save  # noqa: E402
