@@ -109,7 +109,8 @@ def test_torch_names_resolve_to_the_engine(tmp_path):
         assert nn_again is nn and Dataset is torch.utils.data.Dataset and Parameter is nn.Parameter
         import torchvision, torchvision.datasets, torchvision.transforms
         import minitorch_cnn as mt
-        assert torch.Tensor is mt.Tensor and nn.Module is mt.nn.Module and F.relu is mt.nn.functional.relu
+        assert isinstance(mt.ones(1), torch.Tensor) and issubclass(mt.nn.Parameter, torch.Tensor)
+        assert nn.Module is mt.nn.Module and F.relu is mt.nn.functional.relu
         assert nn.init.kaiming_uniform_ is mt.nn.init.kaiming_uniform_ and optim.SGD is mt.optim.SGD
         assert torch.optim.lr_scheduler.StepLR is mt.optim.lr_scheduler.StepLR
         assert torch.utils.data.DataLoader.__module__.startswith("minitorch_cnn")
@@ -162,6 +163,35 @@ def test_what_the_engine_lacks_raises_one_clear_error(tmp_path, statement, error
     assert (is_import, is_attribute) == (str(error == "ImportError"), str(error == "AttributeError"))
     assert message.startswith("minitorch_cnn.as_torch:") and f" {name} " in message
     assert "needs real PyTorch" in message
+
+
+def test_legacy_tensor_constructors_make_torchs_dtype(tmp_path):
+    """torch.Tensor(data) is always float32 and torch.Tensor(3, 4) a float32 3x4 (the custom-layer
+    idiom nn.Parameter(torch.Tensor(out, in))); the engine's Tensor(...) keeps its argument's dtype,
+    so the runner's torch.Tensor constructs as torch's and answers isinstance as the engine's."""
+    out = ok(probe(tmp_path, """
+        import numpy as np, torch, torch.nn as nn
+        assert torch.Tensor([1, 2]).dtype == torch.float32 and torch.Tensor([1, 2]).tolist() == [1.0, 2.0]
+        assert torch.Tensor(np.array([1, 2])).dtype == torch.float32
+        assert tuple(torch.Tensor(2, 3).shape) == (2, 3) and torch.Tensor(2, 3).dtype == torch.float32
+        assert tuple(torch.Tensor().shape) == (0,)
+        w = nn.Parameter(torch.Tensor(4, 3))
+        nn.init.kaiming_uniform_(w)
+        assert w.requires_grad and w.dtype == torch.float32 and tuple(w.shape) == (4, 3)
+        assert isinstance(w, torch.Tensor) and isinstance(torch.ones(2), torch.Tensor)
+        assert isinstance(torch.ones(2, dtype=torch.long), torch.LongTensor)
+        assert not isinstance(torch.ones(2), torch.LongTensor)
+        assert torch.LongTensor([1.7, 2]).tolist() == [1, 2] and torch.FloatTensor(2).dtype == torch.float32
+        for bad in (lambda: torch.Tensor(2.5), lambda: torch.Tensor([1], dtype=torch.float64)):
+            try:
+                bad()
+            except TypeError as error:
+                assert "torch.Tensor()" in str(error)
+            else:
+                raise AssertionError("accepted")
+        print("legacy ok")
+    """))
+    assert "legacy ok" in out
 
 
 def test_install_refuses_when_real_torch_is_imported():

@@ -58,6 +58,10 @@ ALIASES = {
         "float": "minitorch_cnn:float32", "double": "minitorch_cnn:float64", "half": "minitorch_cnn:float16",
         "long": "minitorch_cnn:int64", "int": "minitorch_cnn:int32", "short": "numpy:int16",
         "bool": "minitorch_cnn:bool_", "int16": "numpy:int16",
+        # torch.Tensor(...) is torch's legacy constructor (float32 always), isinstance the engine's
+        **{name: f"minitorch_cnn.as_torch.legacy:{name}" for name in (
+            "Tensor", "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor",
+            "ShortTensor", "ByteTensor", "CharTensor", "BoolTensor")},
     },
     "torch.autograd": {"gradcheck": "minitorch_cnn:gradcheck"},
     "torchvision": {"__version__": TORCHVISION_VERSION},
