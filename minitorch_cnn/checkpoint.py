@@ -6,14 +6,17 @@
 
 Writes are atomic (a temporary file in the same folder, then a rename), so an
 interrupted save never leaves a half-written checkpoint behind.
+Reads trust nothing in the file (minitorch_cnn/archive.py): array headers are checked before
+anything is inflated, no member inflates past its header, the meta's JSON nesting is capped, and
+member names must be the three kinds above; every failure is one CheckpointError naming the
+file and what it is, or the member at fault.
 """
 import json
-import os
-import zipfile
+import re
 
 import numpy as np
 
-from . import backend
+from . import archive, backend
 from .serialization import atomic_write
 
 FORMAT = "minitorch_cnn.checkpoint/1"
@@ -38,26 +41,39 @@ def save_checkpoint(path, model, optimizer=None, meta=None):
 
 
 def read_checkpoint(path):
-    """-> (model_state, optimizer_state_entries, meta); CheckpointError on anything malformed."""
-    if not os.path.isfile(path):
-        raise CheckpointError(f"checkpoint {path} does not exist")
+    """-> (model_state, optimizer_state_entries, meta); CheckpointError on anything malformed.
+
+    The file is read as minitorch_cnn.archive reads untrusted archives: array headers checked
+    before anything is inflated, no member inflating past its header, the meta's JSON nesting
+    capped; the message names the file and says what it is, or names the member at fault."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-        meta = json.loads(str(arrays.pop("meta")))
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
-        raise CheckpointError(f"checkpoint {path} is not a readable minitorch_cnn checkpoint ({exc})") from None
+        try:
+            file = archive.open_regular(path)
+        except FileNotFoundError:
+            raise CheckpointError(f"checkpoint {path} does not exist") from None
+        with file:
+            arrays, meta = archive.read_npz(file, "meta")
+    except archive.ArchiveError as exc:
+        raise CheckpointError(f"checkpoint {path} is not a readable minitorch_cnn checkpoint: {exc}") from None
     if not isinstance(meta, dict):
         raise CheckpointError(f"checkpoint {path}: its meta is a JSON {type(meta).__name__}, not an object")
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint {path} has format {meta.get('format')!r}, expected {FORMAT!r}")
-    model_state = {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
-    optimizer_state = {}
+    model_state, optimizer_state = {}, {}
     for key, value in arrays.items():
-        if key.startswith("optimizer/"):
-            _, index, name = key.split("/", 2)
-            optimizer_state.setdefault(int(index), {})[name] = value.item() if value.ndim == 0 else value
+        match = _MEMBER.fullmatch(key)
+        if match is None:
+            raise CheckpointError(f"checkpoint {path}: member {key + '.npy'!r} is none of model/<key>, "
+                                  f"optimizer/<parameter index>/<name> and meta")
+        if match["model"] is not None:
+            model_state[match["model"]] = value
+        else:
+            entries = optimizer_state.setdefault(int(match["index"]), {})
+            entries[match["name"]] = value.item() if value.ndim == 0 else value
     return model_state, optimizer_state, meta
+
+
+_MEMBER = re.compile(r"model/(?P<model>[^/].*)|optimizer/(?P<index>0|[1-9][0-9]{0,8})/(?P<name>[A-Za-z_][A-Za-z0-9_]*)")
 
 
 def load_checkpoint(path, model, optimizer=None):

@@ -7,14 +7,21 @@ one JSON entry, `structure`, describes how they nest:
         ["conv.weight", {"type": "tensor", "array": "a0", "requires_grad": false,
                          "device": "cpu"}], ...]}}
 
-So `model.load_state_dict(mt.load(path))` works as in torch, and loading runs no code:
-`np.load(..., allow_pickle=False)` reads the arrays and `json` the structure.  What can be
+So `model.load_state_dict(mt.load(path))` works as in torch, and loading runs no code: the
+arrays are read as plain .npy data (no pickle) and `json` reads the structure.  What can be
 saved: Tensors (and Parameters), NumPy arrays and scalars, Python numbers, bools, strings and
 None, and dicts, OrderedDicts, lists and tuples of these.  A tensor saved twice in one object
 comes back as one tensor, as in torch, and on the device it was saved from unless
 `map_location` says otherwise (files without "device" load on the CPU).  save and load take
 torch.save's and torch.load's parameters (`python -m minitorch_cnn.as_torch` runs torch.save
-as this save).  Writes are atomic (a temporary file, then a rename).
+as this save).  Writes are atomic (a temporary file, then a rename).  A container that holds
+itself, or containers nested more than MAX_NESTING deep, are refused on save (ValueError).
+
+Loading trusts nothing in the file: a file that is not a well-formed mt.save file raises
+SerializationError (a RuntimeError) naming what the file is, or the member or entry at fault,
+never NumPy's or json's own errors; headers are checked before any array is inflated and no
+member inflates past its header's size (minitorch_cnn/archive.py), so a hostile file costs
+memory in proportion to its own size at most.
 """
 import io
 import json
@@ -22,12 +29,11 @@ import numbers
 import os
 import pickle
 import tempfile
-import zipfile
 from collections import OrderedDict
 
 import numpy as np
 
-from . import backend
+from . import archive, backend
 from .tensor import Tensor
 
 FORMAT = "minitorch_cnn.save/1"
@@ -38,7 +44,8 @@ def atomic_write(path, write):
     interrupted write never leaves a half-written file behind."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.splitext(str(path))[1])
+    # .tmp-<PID>-...: the training CLI removes those whose writer is no longer running (runner.py)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".tmp-{os.getpid()}-", suffix=os.path.splitext(str(path))[1])
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -50,9 +57,19 @@ def atomic_write(path, write):
     return path
 
 
+class SerializationError(RuntimeError):
+    """mt.load's error for a file that is not a well-formed mt.save file: damaged, hostile, or
+    something else altogether.  The message names the file and says what it is, or names the
+    member (`a3.npy`) or entry (`obj['conv.weight']`) at fault.  A RuntimeError, as torch.load's
+    errors are; a path with nothing there raises FileNotFoundError instead."""
+
+
+MAX_NESTING = 100      # containers inside containers, on save and on load
+
+
 class _Encoder:
     def __init__(self):
-        self.arrays, self.memo = {}, {}
+        self.arrays, self.memo, self.open = {}, {}, {}
 
     def array(self, value):
         key = f"a{len(self.arrays)}"
@@ -80,6 +97,22 @@ class _Encoder:
         if isinstance(obj, float):
             # JSON has no NaN/inf; repr round-trips every float exactly
             return {"type": "float", "value": repr(obj)}
+        if isinstance(obj, (dict, list, tuple)):
+            if id(obj) in self.open:
+                raise ValueError(f"save: {path} is {self.open[id(obj)]} itself (a cycle); mt.save "
+                                 f"stores trees of containers, not containers that hold themselves")
+            if len(self.open) >= MAX_NESTING:
+                raise ValueError(f"save: {path} is nested more than {MAX_NESTING} containers deep")
+            self.open[id(obj)] = path
+            try:
+                return self.container(obj, path)
+            finally:
+                del self.open[id(obj)]
+        raise TypeError(f"save: cannot save a {type(obj).__name__} (at {path}); mt.save stores tensors, "
+                        f"arrays, numbers, strings, None and dicts/lists/tuples of them; for a model "
+                        f"save model.state_dict()")
+
+    def container(self, obj, path):
         if isinstance(obj, dict):
             items = []
             for key, value in obj.items():
@@ -88,23 +121,8 @@ class _Encoder:
                                     f"{type(key).__name__} at {path}")
                 items.append([self.encode(key, path), self.encode(value, f"{path}[{key!r}]")])
             return {"type": "ordered_dict" if isinstance(obj, OrderedDict) else "dict", "items": items}
-        if isinstance(obj, (list, tuple)):
-            return {"type": type(obj).__name__ if type(obj) in (list, tuple) else "list",
-                    "items": [self.encode(v, f"{path}[{i}]") for i, v in enumerate(obj)]}
-        raise TypeError(f"save: cannot save a {type(obj).__name__} (at {path}); mt.save stores tensors, "
-                        f"arrays, numbers, strings, None and dicts/lists/tuples of them; for a model "
-                        f"save model.state_dict()")
-
-
-def _is_torch_pickle(f):
-    """Whether path or file f is a zip archive holding a data.pkl (real torch.save's format)."""
-    try:
-        if hasattr(f, "seek"):
-            f.seek(0)
-        with zipfile.ZipFile(f) as archive:
-            return any(name.endswith("data.pkl") for name in archive.namelist())
-    except (OSError, zipfile.BadZipFile, ValueError):
-        return False
+        return {"type": type(obj).__name__ if type(obj) in (list, tuple) else "list",
+                "items": [self.encode(v, f"{path}[{i}]") for i, v in enumerate(obj)]}
 
 
 def save(obj, f, pickle_module=pickle, pickle_protocol=2, _use_new_zipfile_serialization=True,
@@ -155,6 +173,9 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     device, 'cpu' / 'cuda', or a dict such as {'cuda:0': 'cpu'}).  `weights_only` may be
     anything: this format can hold nothing but data, so loading runs no code either way.
     `pickle_module`, `mmap=True` and other keyword arguments (pickle's) are refused.
+    A file that is not a well-formed mt.save file raises SerializationError (a RuntimeError)
+    naming what it is or the member or entry at fault, in memory bounded by the file's size:
+    array headers are checked before anything is inflated (see minitorch_cnn/archive.py).
     """
     if pickle_module is not None or pickle_load_args:
         extra = ", ".join(["pickle_module"] * (pickle_module is not None) + sorted(pickle_load_args))
@@ -163,53 +184,109 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     if mmap:
         raise ValueError("load: mmap=True is not supported (the arrays are read into memory)")
     _target_device(map_location, "cpu")        # an unknown device fails before the file is read
-    if not hasattr(f, "read"):
-        if not isinstance(f, (str, os.PathLike)):
-            raise TypeError(f"load: expected a path or a readable file, got {type(f).__name__}")
-        if not os.path.isfile(f):
-            raise FileNotFoundError(f"load: no such file: {f!r}")
+    if not hasattr(f, "read") and not isinstance(f, (str, os.PathLike)):
+        raise TypeError(f"load: expected a path or a readable file, got {type(f).__name__}")
     try:
-        with np.load(f if not hasattr(f, "read") else io.BytesIO(f.read()), allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-        meta = json.loads(str(arrays.pop("structure")))
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError, json.JSONDecodeError) as exc:
-        hint = ("; it looks like real PyTorch's pickled format, which this engine never reads"
-                if "data.pkl" in str(exc) or _is_torch_pickle(f) else "")
-        raise RuntimeError(f"load: {f!r} is not a file written by mt.save ({exc}){hint}") from None
+        if hasattr(f, "read"):
+            content = f.read()
+            if not isinstance(content, (bytes, bytearray)):
+                raise archive.ArchiveError(f"it is a file opened in text mode (read() gave "
+                                           f"{type(content).__name__}); open it with 'rb'")
+            arrays, meta = archive.read_npz(io.BytesIO(content), "structure")
+        else:
+            try:
+                file = archive.open_regular(f)
+            except FileNotFoundError:
+                raise FileNotFoundError(f"load: no such file: {f!r}") from None
+            with file:
+                arrays, meta = archive.read_npz(file, "structure")
+    except archive.ArchiveError as exc:
+        raise SerializationError(f"load: {f!r} is not a file written by mt.save: {exc}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise RuntimeError(f"load: {f!r} has format {meta.get('format') if isinstance(meta, dict) else None!r}, "
-                           f"expected {FORMAT!r}")
-    tensors = {}
+        raise SerializationError(f"load: {f!r} has format "
+                                 f"{meta.get('format') if isinstance(meta, dict) else None!r}, expected {FORMAT!r}")
+    if "root" not in meta:
+        raise SerializationError(f"load: {f!r}: its structure has no 'root' entry")
+    return _Decoder(f, arrays, map_location).decode(meta["root"], "obj", 0)
 
-    def decode(node):
-        if not isinstance(node, dict):
+
+class _Decoder:
+    """The structure's JSON back into objects, every node checked (SerializationError naming
+    the entry, as obj['conv.weight'], otherwise)."""
+
+    KINDS = ("tensor", "parameter", "ndarray", "numpy_scalar", "float", "dict", "ordered_dict", "list", "tuple")
+
+    def __init__(self, f, arrays, map_location):
+        self.f, self.arrays, self.map_location, self.tensors = f, arrays, map_location, {}
+
+    def fail(self, path, message):
+        raise SerializationError(f"load: {self.f!r}: entry {path} {message}")
+
+    def field(self, node, name, types, path, what):
+        value = node.get(name)
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            self.fail(path, f"needs {what} as {name!r}, found {value!r}")
+        return value
+
+    def array(self, node, path):
+        key = self.field(node, "array", (str,), path, "an array member's name")
+        if key not in self.arrays:
+            self.fail(path, f"refers to the array member {key + '.npy'!r}, which the file does not hold")
+        return key, self.arrays[key]
+
+    def decode(self, node, path, depth):
+        if node is None or isinstance(node, (bool, str, int, float)):
             return node
+        if not isinstance(node, dict):
+            self.fail(path, f"is a JSON {type(node).__name__}, not an entry")
         kind = node.get("type")
+        if kind not in self.KINDS:
+            self.fail(path, f"has the unknown type {kind!r}")
         if kind in ("tensor", "parameter"):
-            key = node["array"]
-            if key not in tensors:
-                device = _target_device(map_location, node.get("device", "cpu"))
-                t = Tensor(backend.to_device(arrays[key], device))
-                if kind == "parameter":
-                    from .nn.module import Parameter
-                    t = Parameter(t, requires_grad=node["requires_grad"])
-                else:
-                    t.requires_grad = bool(node["requires_grad"])
-                tensors[key] = t
-            return tensors[key]
+            return self.tensor(node, kind, path)
         if kind == "ndarray":
-            return arrays[node["array"]]
+            return self.array(node, path)[1]
         if kind == "numpy_scalar":
-            return arrays[node["array"]][()]
+            key, value = self.array(node, path)
+            if value.ndim != 0:
+                self.fail(path, f"is a NumPy scalar, but its array {key + '.npy'!r} has shape {value.shape}")
+            return value[()]
         if kind == "float":
-            return float(node["value"])
-        if kind in ("dict", "ordered_dict"):
-            pairs = [(decode(k), decode(v)) for k, v in node["items"]]
-            return OrderedDict(pairs) if kind == "ordered_dict" else dict(pairs)
-        if kind == "list":
-            return [decode(v) for v in node["items"]]
-        if kind == "tuple":
-            return tuple(decode(v) for v in node["items"])
-        raise RuntimeError(f"load: unknown entry type {kind!r} in {f!r}")
+            try:
+                return float(self.field(node, "value", (str,), path, "a float's repr"))
+            except ValueError:
+                self.fail(path, f"holds the float {node['value']!r}, which is not a number")
+        items = self.field(node, "items", (list,), path, "a list")
+        if depth >= MAX_NESTING:
+            self.fail(path, f"nests containers more than {MAX_NESTING} deep")
+        if kind in ("list", "tuple"):
+            values = [self.decode(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(items)]
+            return values if kind == "list" else tuple(values)
+        pairs = []
+        for i, item in enumerate(items):
+            if not (isinstance(item, list) and len(item) == 2):
+                self.fail(f"{path} item {i}", f"must be a [key, value] pair, found {item!r:.80}")
+            key = self.decode(item[0], f"{path} key {i}", depth + 1)
+            if not (key is None or isinstance(key, (str, bool, int, float))):
+                self.fail(f"{path} key {i}", f"is a {type(key).__name__}; dict keys are str, int, float, "
+                                             f"bool or None")
+            pairs.append((key, self.decode(item[1], f"{path}[{key!r}]", depth + 1)))
+        return OrderedDict(pairs) if kind == "ordered_dict" else dict(pairs)
 
-    return decode(meta["root"])
+    def tensor(self, node, kind, path):
+        key, value = self.array(node, path)
+        requires_grad = self.field(node, "requires_grad", (bool,), path, "true or false")
+        saved = node.get("device", "cpu")
+        if saved not in ("cpu", "cuda"):
+            self.fail(path, f"was saved on the device {saved!r}; expected 'cpu' or 'cuda'")
+        if requires_grad and value.dtype.kind not in "fc":
+            self.fail(path, f"requires grad, but its array {key + '.npy'!r} has dtype {value.dtype}")
+        if key not in self.tensors:
+            t = Tensor(backend.to_device(value, _target_device(self.map_location, saved)))
+            if kind == "parameter":
+                from .nn.module import Parameter
+                t = Parameter(t, requires_grad=requires_grad)
+            else:
+                t.requires_grad = requires_grad
+            self.tensors[key] = t
+        return self.tensors[key]
