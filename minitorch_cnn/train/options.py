@@ -13,6 +13,7 @@ from ..checkpoint import CheckpointError, read_checkpoint
 from ..models import MODELS
 from .errors import UsageError, _in_flags
 from .group import _join_group
+from .lock import FolderBusy, busy_message, lock_free_run_folder, lock_run_folder
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -60,7 +61,8 @@ def parse_args(argv=None):
     p.add_argument("--limit-train", type=int, metavar="N", help="train on the first N samples (default: all)")
     p.add_argument("--limit-test", type=int, metavar="N", help="test on the first N samples (default: all)")
     p.add_argument("--out", help="output folder (default: runs/<model>, or runs/<model>-2, -3, ... when "
-                                 "that one already holds a checkpoint; with --resume: the checkpoint's folder)")
+                                 "that one already holds a checkpoint or a running run holds it; with --resume: the "
+                                 "checkpoint's folder); a folder another run is writing is refused")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the checkpoint an explicit --out already holds")
     p.add_argument("--resume", metavar="CHECKPOINT",
@@ -92,13 +94,32 @@ def _finish_args(args):
     if args.lr is None:
         args.lr = DEFAULT_LR[args.optimizer]
     _validate(args)
+    writer = args.group is None or args.group.rank == 0     # under --distributed only rank 0 writes and locks
     if args.out is None:
-        args.out = _free_run_folder(os.path.join("runs", args.model))
-    elif (os.path.exists(os.path.join(args.out, "checkpoint.npz")) and not args.overwrite
-          and (args.resume is None or os.path.abspath(args.out) != os.path.dirname(os.path.abspath(args.resume)))):
+        base = os.path.join("runs", args.model)
+        args.out = _locked(lock_free_run_folder, base, "--out") if writer else _free_run_folder(base)
+        return args
+    lock = _locked(lock_run_folder, args.out, "--out" if "out" in args.given else "--resume: run folder") \
+        if writer else None
+    if (os.path.exists(os.path.join(args.out, "checkpoint.npz")) and not args.overwrite
+            and (args.resume is None or os.path.abspath(args.out) != os.path.dirname(os.path.abspath(args.resume)))):
+        if lock is not None:
+            lock.release()
         raise UsageError(f"--out {args.out} already holds a checkpoint: continue that run with "
                          f"--resume {os.path.join(args.out, 'checkpoint.npz')}, or pass --overwrite to replace it")
     return args
+
+
+def _locked(take, folder, flag):
+    """take(folder) (see lock.py): the folder chosen and locked for this run; one error line when
+    another run holds it (naming its PID) or the folder cannot be made."""
+    try:
+        return take(folder)
+    except FolderBusy as busy:
+        raise UsageError(busy_message(busy, flag)) from None
+    except OSError as exc:
+        where = exc.filename or folder
+        raise UsageError(f"--out {where}: cannot create the folder ({exc.strerror})") from None
 
 
 def _free_run_folder(base):
@@ -113,9 +134,9 @@ def _free_run_folder(base):
 def _configure_from_checkpoint(args):
     """Take every option the command line left out from the checkpoint's saved configuration;
     refuse one given with another value (only --epochs, --device, --out and --core may change)."""
-    if not os.path.isfile(args.resume):
+    if not os.path.lexists(args.resume):
         raise UsageError(f"--resume: checkpoint {args.resume} does not exist")
-    try:
+    try:            # read_checkpoint says what a folder, a device or any other non-checkpoint is
         _, _, meta = read_checkpoint(args.resume)
     except CheckpointError as exc:
         raise UsageError(f"--resume: {exc}") from None
