@@ -27,18 +27,27 @@ class StepWatch:
         self.reader, self.ctrl_c, self.group = reader, ctrl_c, group
 
     def step_ready(self, loss, logits, y):
+        _announce(self.ctrl_c)
         self.reader.add(loss, logits, y)
         if self.group is not None:
             _agree_on_step(self.group, loss.array, self.ctrl_c, self.reader)
         self.reader.read_if_free()
 
     def step_taken(self):
+        _announce(self.ctrl_c)
         self.reader.read_if_due(stopping=self.ctrl_c.requested)
         if self.ctrl_c.requested and self.group is None:     # under a group: stopped by the next agreement
             raise Stop("interrupted")
 
     def epoch_done(self):
         self.reader.read()
+
+
+def _announce(ctrl_c):
+    """Say which signal stopped the run, once, here in the main loop (never in a signal handler: see
+    interrupt.py); a stand-in without announce() (a test's) says nothing."""
+    if ctrl_c.requested and hasattr(ctrl_c, "announce"):
+        ctrl_c.announce()
 
 
 def train_epoch(model, optimizer, loader, progress, position, ctrl_c, batch_losses=None, group=None):
@@ -64,7 +73,9 @@ def run_epoch(state, epoch, ctrl_c):
     except Stop as stop:
         state.position["seconds"] += time.perf_counter() - started
         if str(stop) == "interrupted":
-            return save_interrupted(state, epoch, epoch_rng_state)
+            _announce(ctrl_c)
+            status = save_interrupted(state, epoch, epoch_rng_state)
+            return ctrl_c.status if status == 130 else status      # 128 + the signal that stopped it
         return _stopped(f"{stop} of epoch {epoch}", state.checkpoint_path, args)
     seconds = state.position["seconds"] + time.perf_counter() - started
     return finish_epoch(state, epoch, seconds, epoch_losses)

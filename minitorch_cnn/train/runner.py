@@ -1,5 +1,7 @@
 """One run of the CLI, step by step: the data, the model and its optimizer, the epochs, the report."""
 import os
+import re
+import sys
 
 from .. import optim
 from ..models import get_model
@@ -63,6 +65,7 @@ def start_run(args, train_set, test_set, data_name, in_channels):
             os.makedirs(args.out, exist_ok=True)
         except OSError as exc:
             raise UsageError(f"--out {args.out}: cannot create the folder ({exc.strerror})") from None
+        remove_stale_temporaries(args.out)
     print(f"output: {args.out}")
     return RunState(args, model, optimizer, scheduler, train_loader, test_loader, test_set, data_name)
 
@@ -73,12 +76,67 @@ def run(args):
     state = start_run(args, train_set, test_set, data_name, in_channels)
     if args.resume:
         restore(state)
-    with CtrlC() as ctrl_c:
+    with CtrlC() as ctrl_c:     # SIGINT, SIGTERM, SIGHUP: stop at the end of the batch and save
         for epoch in range(state.start_epoch, args.epochs + 1):
             status = run_epoch(state, epoch, ctrl_c)
             if status is not None:
                 return status
-    return report(state)
+            if ctrl_c.requested and epoch < args.epochs:     # the signal came while evaluating or saving
+                return stop_after_epoch(state, epoch, ctrl_c)
+        return report(state)
+
+
+def stop_after_epoch(state, epoch, ctrl_c):
+    """A stop signal came after epoch `epoch`'s last batch, and the epoch is saved: say so; -> 128 + signal."""
+    ctrl_c.announce(f"epoch {epoch} is saved, stopping here", abortable=False)
+    print(f"saved {state.checkpoint_path} ({epoch} of {state.args.epochs} epochs done); continue with "
+          f"--resume {state.checkpoint_path}")
+    return ctrl_c.status
+
+
+# serialization.atomic_write's temporary files: .tmp-<PID of the writer>-<random><suffix>
+_TEMPORARY = re.compile(r"\.tmp-(\d+)-[^-]*\Z")
+
+
+def remove_stale_temporaries(folder):
+    """Remove the temporary files that writers killed in mid-write (kill -9, a crash) left in the run
+    `folder` (this run holds its lock: see lock.py): only those whose writer's PID names no running
+    process, never a live writer's.  POSIX only (elsewhere os.kill(pid, 0) would end the process).
+    -> the names removed."""
+    if os.name != "posix":
+        return []
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        match = _TEMPORARY.match(name)
+        if match is None or _is_running(int(match.group(1))):
+            continue
+        try:
+            os.unlink(os.path.join(folder, name))
+        except OSError:
+            continue
+        removed.append(name)
+    if removed:
+        by = "a writer that was killed" if len(removed) == 1 else "writers that were killed"
+        print(f"note: removed {len(removed)} temporary file{'s' * (len(removed) > 1)} left in {folder} by {by}: "
+              f"{', '.join(removed)}", file=sys.stderr)
+    return removed
+
+
+def _is_running(pid):
+    """Whether process `pid` exists (one that is not ours to signal counts: it exists)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError):     # PermissionError: another user's process
+        return True
+    return True
 
 
 def report(state):
