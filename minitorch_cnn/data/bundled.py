@@ -11,6 +11,8 @@ train and the last 100 test (4,000 / 1,000), each split class-interleaved (the 1
 image of classes 0..9, then the 2nd, ...) so any prefix of it is balanced too.
 Normalised with MNIST's statistics (this subset's own, 0.1313 / 0.3086, are close).
 """
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -23,23 +25,42 @@ TRAIN_PER_CLASS = 400      # of each class's 500; the other 100 are the test spl
 _loaded = {}    # the arrays, read once per process
 
 
+class DamagedInstallError(RuntimeError):
+    """The bundled digits' file is missing or damaged: the installed package is incomplete."""
+
+
+def _damaged(what):
+    return (f"the bundled digits {BUNDLED_PATH} {what}: the installed minitorch_cnn is incomplete; "
+            f"reinstall it (pip install --force-reinstall minitorch_cnn, or pip install . in a checkout)")
+
+
+def _read_bundled():
+    """{'images', 'labels'} from mnist_5k.npz; DamagedInstallError, one line, when it is not there
+    or not what tools/make_bundled_digits.py writes (a truncated download, a damaged wheel)."""
+    if not BUNDLED_PATH.is_file():
+        raise DamagedInstallError(_damaged("is missing"))
+    try:
+        with np.load(BUNDLED_PATH, allow_pickle=False) as z:
+            return {"images": z["images"], "labels": z["labels"].astype(np.int64)}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise DamagedInstallError(_damaged(f"is damaged ({type(exc).__name__}: {exc})")) from None
+
+
 class BundledDigits(ImageDataset):
     """The bundled 5,000 MNIST digits: 4,000 train / 1,000 test, 28x28, labels 0-9 (see the module docstring)."""
 
     def __init__(self, train=True, transform=None, target_transform=None, normalize=True):
         if not _loaded:
-            if not BUNDLED_PATH.is_file():
-                raise FileNotFoundError(f"BundledDigits: {BUNDLED_PATH} is missing from the installed package; "
-                                        f"rebuild it with tools/make_bundled_digits.py")
-            with np.load(BUNDLED_PATH, allow_pickle=False) as z:
-                _loaded.update(images=z["images"], labels=z["labels"].astype(np.int64))
+            _loaded.update(_read_bundled())
         images, labels = _loaded["images"], _loaded["labels"]
         rows = []
         for c in range(10):
             of_class = np.flatnonzero(labels == c)
             if images.dtype != np.uint8 or images.shape != (5000, 28, 28) or of_class.size != 500:
-                raise ValueError(f"BundledDigits: {BUNDLED_PATH}: expected uint8 images (5000, 28, 28), 500 "
-                                 f"per class, got {images.dtype} {images.shape} with {of_class.size} of class {c}")
+                _loaded.clear()
+                raise DamagedInstallError(_damaged(f"it holds {images.dtype} images {images.shape} with "
+                                                   f"{of_class.size} of class {c}, where 5,000 uint8 28x28 "
+                                                   f"images, 500 per class, belong"))
             rows.append(of_class[:TRAIN_PER_CLASS] if train else of_class[TRAIN_PER_CLASS:])
         rows = np.stack(rows, axis=1).reshape(-1)      # (k, class) row-major: class-interleaved
         self.train = bool(train)

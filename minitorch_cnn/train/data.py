@@ -9,6 +9,7 @@ from .errors import UsageError, _in_flags
 def load_data(args):
     """(train_set, test_set, one line saying which data and why)."""
     from ..data import DatasetNotFoundError, Subset, load_dataset, resolve_default_dataset
+    from ..data.bundled import DamagedInstallError
     root = args.data_dir or "data"
     try:
         if args.dataset == "auto":
@@ -22,6 +23,8 @@ def load_data(args):
                 reason += f", from {', '.join(folders)}"
     except (DatasetNotFoundError, ImportError, ValueError) as exc:
         raise UsageError(f"--dataset {args.dataset}: {_in_flags(str(exc))}") from None
+    except DamagedInstallError as exc:
+        raise UsageError(str(exc)) from None
     if args.limit_train:
         train = Subset(train, range(min(args.limit_train, len(train))))
     if args.limit_test:
