@@ -3,6 +3,8 @@ PyTorch's dtype rules, and the dtype names (mt.float32, ...)."""
 import numpy as np
 
 from . import backend
+from .formats import (channels_last, contiguous_format, layout, memory_format,  # noqa: F401  (mt.*)
+                      preserve_format, strided)
 from .ops.promotion import check_fits
 from .ops.shape import size_arg
 from .random import get_rng   # the engine's seeded generator (mt.manual_seed)
@@ -10,38 +12,6 @@ from .tensor import Tensor, as_dtype, shape_args
 
 float16, float32, float64 = np.float16, np.float32, np.float64
 int8, int32, int64, uint8, bool_ = np.int8, np.int32, np.int64, np.uint8, np.bool_
-
-
-class _TorchEnum:
-    """A torch enum value (torch.strided, torch.preserve_format): printed, compared and hashed by
-    its torch name, so torch's own objects compare equal to it."""
-    def __init__(self, name):
-        self.name = name
-
-    def __repr__(self):
-        return f"torch.{self.name}"
-
-    __str__ = __repr__
-
-    def __eq__(self, other):
-        return str(other) == str(self)
-
-    def __hash__(self):
-        return hash(str(self))
-
-
-class layout(_TorchEnum):
-    """torch.layout: tensors here are dense (strided) only."""
-
-
-class memory_format(_TorchEnum):
-    """torch.memory_format: arrays here keep NumPy's layout; preserve_format and contiguous_format
-    are accepted, channels_last refused where it would change a result's strides."""
-
-
-strided = layout("strided")
-preserve_format, contiguous_format, channels_last = (memory_format(name) for name in
-                                                     ("preserve_format", "contiguous_format", "channels_last"))
 
 
 def check_unbuilt(op, out=None, layout=None, pin_memory=False, memory_format=None, generator=None):

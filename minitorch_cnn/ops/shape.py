@@ -18,30 +18,12 @@ from ..core.autograd import Function
 from ..core.tensor import Tensor
 from ..fast import shape as _fast_shape  # noqa: F401  (registers the fast GetItem)
 from ..fast.shape import _is_basic
+from ..formats import contiguous_format, preserve_format, strided
 from .elementwise import unbroadcast
 
 
-class _TorchName:
-    """Stands for a torch enum value (torch.preserve_format, torch.strided) as a default argument:
-    prints, compares and hashes as that name, as creation.py's mt.preserve_format and mt.strided
-    do (creation.py imports the Tensor, so the ops and the Tensor's methods cannot import those)."""
-    def __init__(self, name):
-        self.name = name
-
-    def __repr__(self):
-        return f"torch.{self.name}"
-
-    __str__ = __repr__
-
-    def __eq__(self, other):
-        return str(other) == str(self)
-
-    def __hash__(self):
-        return hash(str(self))
-
-
-PRESERVE_FORMAT, CONTIGUOUS_FORMAT = _TorchName("preserve_format"), _TorchName("contiguous_format")
-STRIDED = _TorchName("strided")
+# torch's enum values as default arguments, under the names the ops and the Tensor's methods use
+PRESERVE_FORMAT, CONTIGUOUS_FORMAT, STRIDED = preserve_format, contiguous_format, strided
 
 
 class Expand(Function):
