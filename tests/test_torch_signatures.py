@@ -78,6 +78,8 @@ ACTUAL.update({
     # x.sum(keepdim=True) is a TypeError and dtype is keyword-only (x.sum(0, True, torch.float64) too)
     "Tensor.sum": ["sum(*, dtype=None)", "sum(dim, keepdim=False, *, dtype=None)"],
     "Tensor.mean": ["mean(*, dtype=None)", "mean(dim, keepdim=False, *, dtype=None)"],
+    # documented as "gelu(input, approximate = 'none')", but F.gelu(x, "tanh") is a TypeError
+    "nn.functional.gelu": ["gelu(input, *, approximate='none')"],
 })
 ACTUAL.update({f"Tensor.{op}{suffix}": [f"{op}{suffix}(other)"] for suffix in ("", "_")
                for op in ("bitwise_and", "bitwise_or", "bitwise_xor", "logical_and", "logical_or", "logical_xor")})

@@ -114,7 +114,10 @@ class Conv2d(_WeightedLayer):
         self.kernel_size = pair(kernel_size, f"{name}: kernel_size", 1)
         self.stride = pair(stride, f"{name}: stride", 1)
         if isinstance(padding, str):   # "valid" or "same", kept as the string (torch's attribute)
-            check_padding_string(padding, stride, ValueError)
+            try:
+                check_padding_string(padding, stride, ValueError)
+            except ValueError as exc:
+                raise _named_error(name, exc) from exc
             self.padding = padding
         else:
             self.padding = pair(padding, f"{name}: padding", 0)

@@ -64,6 +64,8 @@ def _source_positions(mode, n, before, after):
     if mode == "circular":
         start, stop = max(-before, 0), n - max(-after, 0)
         before, after, m = max(before, 0), max(after, 0), stop - start
+        if m == 0:   # nothing kept: an empty output, or a tensor with no elements anyway
+            return np.zeros(before + after, dtype=np.intp)
         return (np.arange(m + before + after) - before) % m + start
     position = np.arange(n + before + after) - before
     if mode == "replicate":
@@ -80,6 +82,10 @@ def _index_pad(x, pad, mode, value):
         raise NotImplementedError(f"pad: padding size {len(pad)} is not supported for {x.ndim}D input "
                                   f"tensor with mode={mode!r} (a {2 * dims}-element pad needs a "
                                   f"{dims + 1}-D or {dims + 2}-D input)")
+    # torch's reflect and replicate kernels take a batch of size 0, no other empty dimension
+    if mode != "circular" and 0 in x.shape[x.ndim - dims - 1:]:
+        raise RuntimeError(f"pad: mode={mode!r} expects an input whose sizes are non-zero (but for the batch, "
+                           f"its first of {dims + 2} dims), got shape {x.shape}")
     indices = []
     for k in range(dims):
         axis = x.ndim - 1 - k
@@ -89,10 +95,19 @@ def _index_pad(x, pad, mode, value):
                                f"but got padding ({before}, {after}) at dimension {axis} of input {x.shape}")
         if mode == "circular" and (before > n or after > n):
             raise RuntimeError("pad: padding value causes wrapping around more than once")
-        kept = n - max(-before, 0) - max(-after, 0)
-        if n + before + after < 0 or n == 0 or (mode == "circular" and kept <= 0):
-            raise RuntimeError(f"pad: the padding {pad} is not possible for input of shape {x.shape}")
+        size, kept = n + before + after, n - max(-before, 0) - max(-after, 0)
+        if size < 0:
+            raise RuntimeError(f"pad: the padding {pad} leaves dimension {axis} of input {x.shape} with "
+                               f"{size} elements")
+        # torch copies a circular border out of the kept part: one wider than it overlaps its own
+        # source, which torch refuses (or, where it cannot tell, fills from memory it overwrote)
+        if mode == "circular" and size and x.numel() and max(before, after) > kept:
+            raise RuntimeError(f"pad: circular padding ({before}, {after}) at dimension {axis} of input "
+                               f"{x.shape} is wider than the {kept} elements the padding keeps")
         indices.append((axis, _source_positions(mode, n, before, after)))
+    if mode != "circular" and all(len(idx) == 0 for _, idx in indices):   # torch: one size must stay
+        raise RuntimeError(f"pad: input of shape {x.shape} is too small for padding {pad}: every padded "
+                           f"dimension would be empty")
     return IndexPad.apply(x, indices=tuple(indices))
 
 
