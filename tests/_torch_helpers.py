@@ -38,7 +38,7 @@ def torch_single_thread():
 def torch_model(name):
     """A new PyTorch twin (tests/torch_models.py) of the minitorch model called `name`."""
     import torch_models
-    return torch_models.TORCH_MODELS[name]()
+    return {**torch_models.TORCH_MODELS, **torch_models.MORE_TORCH_MODELS}[name]()
 
 
 def set_dropout(model, p):
