@@ -1,5 +1,5 @@
-"""Pictures of a training run: loss/accuracy curves, the first conv layer's filters, and the
-feature maps of one image.  Each write_* function saves one PNG atomically and returns its path.
+"""Pictures of a training run: loss/accuracy curves, the first conv layer's filters, the
+feature maps of one image, and (an autoencoder's) test images beside their reconstructions.  Each write_* function saves one PNG atomically and returns its path.
 
 matplotlib is imported inside the functions, so the package imports without it; figures are
 built with matplotlib.figure.Figure and the Agg canvas, never pyplot, so no global backend or
@@ -52,7 +52,7 @@ def _ema(values, beta):
     return smoothed
 
 
-def _curves_figure(history, title, batch_losses=None):
+def _curves_figure(history, title, batch_losses=None, loss_label="cross-entropy"):
     from matplotlib.ticker import MaxNLocator
     if not history:
         raise ValueError("write_curves: history is empty (no finished epoch to plot)")
@@ -60,8 +60,11 @@ def _curves_figure(history, title, batch_losses=None):
     # Training metrics are averages over an epoch, so they belong at its middle; test metrics
     # are measured once the epoch is over, so they belong at its end.
     mid = epochs - 0.5
-    fig = _new_figure(figsize=(11, 4.2))
-    ax_loss, ax_acc = fig.subplots(1, 2)
+    # An autoencoder's records hold no accuracy (None): its figure is the loss alone.
+    with_accuracy = all(r.get("train_acc") is not None and r.get("test_acc") is not None for r in history)
+    fig = _new_figure(figsize=(11, 4.2) if with_accuracy else (6, 4.2))
+    axes = fig.subplots(1, 2 if with_accuracy else 1, squeeze=False)[0]
+    ax_loss = axes[0]
     if batch_losses:
         x, y = zip(*batch_losses)
         # Roughly a tenth of an epoch's worth of batches, but never so long that it lags badly.
@@ -72,15 +75,17 @@ def _curves_figure(history, title, batch_losses=None):
     ax_loss.plot(mid, [r["train_loss"] for r in history], "o" if batch_losses else "o-", color="tab:blue",
                  mec="white", ms=7, label="train (epoch mean)", zorder=3)
     ax_loss.plot(epochs, [r["test_loss"] for r in history], "s-", color="tab:orange", label="test", zorder=3)
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
-    ax_acc.plot(mid, [100 * r["train_acc"] for r in history], "o-", color="tab:blue",
-                label="train (epoch mean)")
-    ax_acc.plot(epochs, [100 * r["test_acc"] for r in history], "s-", color="tab:orange",
-                label=f"test (last {100 * history[-1]['test_acc']:.2f}%)")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+    ax_loss.set(xlabel="epoch", ylabel=loss_label, title="loss")
+    if with_accuracy:
+        ax_acc = axes[1]
+        ax_acc.plot(mid, [100 * r["train_acc"] for r in history], "o-", color="tab:blue",
+                    label="train (epoch mean)")
+        ax_acc.plot(epochs, [100 * r["test_acc"] for r in history], "s-", color="tab:orange",
+                    label=f"test (last {100 * history[-1]['test_acc']:.2f}%)")
+        ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
     first, last = epochs.min() - 1, epochs.max()
     pad = max(0.1, 0.03 * (last - first))    # room for the markers at both ends
-    for ax in (ax_loss, ax_acc):
+    for ax in axes:
         ax.set_xlim(first - pad, last + pad)
         # Epochs are whole numbers; MaxNLocator alone would label 0.5 steps for 1-2 epochs.
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
@@ -90,21 +95,23 @@ def _curves_figure(history, title, batch_losses=None):
     return fig
 
 
-def write_curves(history, out, title, batch_losses=None):
+def write_curves(history, out, title, batch_losses=None, loss_label="cross-entropy"):
     """out/curves.png: loss and accuracy per epoch.  history: the records minitorch_cnn/train keeps
     (epoch, train_loss, train_acc, test_loss, test_acc, ...); batch_losses: optional
-    (fractional_epoch, loss) pairs, drawn faintly with a smoothed line on top."""
-    return _save_atomically(_curves_figure(history, title, batch_losses), out, "curves.png")
+    (fractional_epoch, loss) pairs, drawn faintly with a smoothed line on top.  Records whose
+    accuracies are None (an autoencoder's) give the loss alone; loss_label names it on the y axis."""
+    return _save_atomically(_curves_figure(history, title, batch_losses, loss_label), out, "curves.png")
 
 
 # ---- 2. filters -----------------------------------------------------------------
-def _mosaic(pictures, cols):
-    """Tile (N, H, W) pictures into one array, cols per row, separated by one NaN pixel
-    (drawn blank).  One image per grid instead of one Axes per picture: dozens of Axes
-    take seconds to lay out and save, one image takes milliseconds."""
-    count, height, width = pictures.shape
+def _mosaic(pictures, cols, gap=np.nan):
+    """Tile (N, H, W) pictures (or (N, H, W, 3) colour ones) into one array, cols per row,
+    separated by one NaN pixel (drawn blank; `gap` for colour, where NaN is not blank).  One
+    image per grid instead of one Axes per picture: dozens of Axes take seconds to lay out and
+    save, one image takes milliseconds."""
+    count, height, width = pictures.shape[:3]
     rows = -(-count // cols)
-    grid = np.full((rows * (height + 1) - 1, cols * (width + 1) - 1), np.nan)
+    grid = np.full((rows * (height + 1) - 1, cols * (width + 1) - 1) + pictures.shape[3:], gap)
     for i, picture in enumerate(pictures):
         top, left = (i // cols) * (height + 1), (i % cols) * (width + 1)
         grid[top:top + height, left:left + width] = picture
@@ -237,4 +244,48 @@ def write_feature_maps(model, image, out, label=None):
     return _save_atomically(_feature_maps_figure(model, image, label), out, "feature_maps.png")
 
 
-__all__ = ["write_curves", "write_feature_maps", "write_filters"]
+# ---- 4. reconstructions ---------------------------------------------------------
+def _reconstructions_figure(images, reconstructions, title):
+    """Rows of up to 8 images, each row of inputs above the row of their reconstructions, all on
+    one scale (the inputs' range: a reconstruction beyond it is clipped, not rescaled)."""
+    images, reconstructions = (np.asarray(a, dtype=np.float64) for a in (images, reconstructions))
+    if images.ndim != 4 or images.shape != reconstructions.shape or not len(images):
+        raise ValueError(f"write_reconstructions: expected images and reconstructions (N, C, H, W) of one "
+                         f"shape, N >= 1, got {images.shape} and {reconstructions.shape}")
+    count, channels, height, width = images.shape
+    cols = min(count, 8)
+    low, high = float(np.nanmin(images)), float(np.nanmax(images))
+    high = high if high > low else low + 1.0
+    rows = []
+    for start in range(0, count, cols):     # inputs, then their reconstructions, a row each (padded blank)
+        for batch in (images, reconstructions):
+            row = np.full((cols,) + images.shape[1:], np.nan)
+            row[:len(batch[start:start + cols])] = batch[start:start + cols]
+            rows.append(row)
+    pictures = np.concatenate(rows)
+    fig = _new_figure(figsize=(0.9 * cols + 1.6, 0.95 * len(rows) + 0.8))
+    ax = fig.subplots()
+    if channels == 3:       # colour, scaled to [0, 1] on the inputs' range; white gaps
+        rgb = np.clip((np.transpose(pictures, (0, 2, 3, 1)) - low) / (high - low), 0, 1)
+        ax.imshow(_mosaic(np.nan_to_num(rgb, nan=1.0), cols, gap=1.0), interpolation="nearest")
+    else:                   # grey (several channels: their mean); NaN gaps drawn white
+        from matplotlib import colormaps
+        ax.imshow(_mosaic(pictures.mean(axis=1), cols), cmap=colormaps["gray"].with_extremes(bad="white"),
+                  vmin=low, vmax=high, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([r * (height + 1) + (height - 1) / 2 for r in range(len(rows))],
+                  ["input" if r % 2 == 0 else "reconstruction" for r in range(len(rows))])
+    ax.tick_params(length=0, labelsize=8)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    fig.suptitle(title)
+    return fig
+
+
+def write_reconstructions(images, reconstructions, out, title="test images and their reconstructions"):
+    """out/reconstructions.png: (N, C, H, W) images, each above its reconstruction (an autoencoder's
+    output for it, of the same shape), on the inputs' grey scale (colour for 3 channels)."""
+    return _save_atomically(_reconstructions_figure(images, reconstructions, title), out, "reconstructions.png")
+
+
+__all__ = ["write_curves", "write_feature_maps", "write_filters", "write_reconstructions"]

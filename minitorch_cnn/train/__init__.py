@@ -1,11 +1,12 @@
 """The training CLI:  python -m minitorch_cnn.train --model lenet5
 
-Trains one of the classic CNNs on MNIST-style data with Adam or SGD and a StepLR
-schedule; shows a progress bar, evaluates after each epoch, and writes to --out:
+Trains one of the classic CNNs, the ResNet or the autoencoder on MNIST-style data with Adam or SGD
+and a StepLR schedule; shows a progress bar, evaluates after each epoch, and writes to --out:
 
     checkpoint.npz   model, optimizer, scheduler, RNG state and epoch (no pickle)
-    metrics.json     one record per epoch (losses, accuracies as fractions, timing)
-    curves.png, filters.png   with --plot (needs matplotlib)
+    metrics.json     one record per epoch (losses, accuracies as fractions (the autoencoder's: null), timing)
+    curves.png, filters.png, feature_maps.png (+ reconstructions.png for the autoencoder)
+                     with --plot (needs matplotlib)
 
 --resume continues a run so that it ends with the same weights as an uninterrupted
 one; Ctrl-C saves a checkpoint at the end of the current batch and exits.  --core
@@ -29,10 +30,12 @@ one concern per file:
     progress.py       the progress line
     checkpointing.py  the checkpoint after an epoch or a Ctrl-C; nothing non-finite is saved
     resume.py         restoring a checkpoint, and the batches of an interrupted epoch still to train
+    schema.py         the checkpoint schema: what --resume reads, checked whole before any of it is used
     interrupt.py      Ctrl-C
     group.py          --distributed: the process group, its collectives, the ranks' agreement per step
     distributed.py    run() and run_epoch() under --distributed
     plots.py          --plot's pictures
+    task.py           what the model learns: classification, or (the autoencoder) reconstruction
     errors.py         UsageError, Stop, Agreed, and how a stop is said
 """
 from .. import optim                      # noqa: F401  (train.optim, train.F: what the tests patch)

@@ -6,15 +6,20 @@ import numpy as np
 from .. import backend
 from ..checkpoint import save_checkpoint
 from ..random import get_rng_state
-from .errors import Stop, UsageError, _stopped
+from .errors import Stop, UsageError
+from .stopped import _stopped
 from .options import DEFAULTS
 
 
 def _first_non_finite(model, optimizer):
-    """The name of the first parameter, buffer or optimizer state array holding NaN or inf, or None."""
+    """The name of the first parameter, buffer, learning rate or optimizer state array holding NaN or
+    inf, or None."""
     for name, value in model.state_dict().items():
         if value.dtype.kind == "f" and not np.isfinite(backend.to_numpy(value.array)).all():
             return f"the model's {name}"
+    for group in optimizer.param_groups:     # the schedule's lr (a --gamma > 1 grows it to inf)
+        if not np.isfinite(group["lr"]):
+            return f"the learning rate ({group['lr']})"
     for index, entries in optimizer.state_dict()["state"].items():
         for name, value in entries.items():
             if not np.isfinite(backend.to_numpy(getattr(value, "array", np.asarray(value)))).all():   # Tensors
@@ -33,6 +38,8 @@ def save(state, epoch_done, partial=None, epoch_rng_state=None):
     meta = {"model": args.model, "epoch": epoch_done, "history": state.history,
             "scheduler": state.scheduler.state_dict(), "rng_state": get_rng_state(),
             "args": {k: getattr(args, k) for k in DEFAULTS}}
+    if getattr(args, "data_fingerprint", None) is not None:    # what data this is (fingerprint.py)
+        meta["data_fingerprint"] = args.data_fingerprint
     if partial is not None:
         meta.update(partial={k: v for k, v in partial.items() if k != "rng_after"}, epoch_rng_state=epoch_rng_state)
     try:
@@ -47,7 +54,7 @@ def save_interrupted(state, epoch, epoch_rng_state):
     try:
         save(state, epoch - 1, partial=state.position, epoch_rng_state=epoch_rng_state)
     except Stop as broken:
-        return _stopped(f"{broken} in epoch {epoch}", state.checkpoint_path, state.args)
+        return _stopped(f"{broken} in epoch {epoch}", state.checkpoint_path, state.args, state.optimizer)
     print(f"saved {state.checkpoint_path} ({state.position['batches']}/{len(state.train_loader)} batches into "
           f"epoch {epoch}); continue with --resume {state.checkpoint_path}")
     return 130

@@ -3,6 +3,7 @@ import os
 
 import numpy as np
 
+from . import fingerprint
 from .errors import UsageError, _in_flags
 
 
@@ -44,4 +45,6 @@ def prepare_data(args):
     data_name = args.dataset    # in a few words, for the plots' titles
     if args.dataset == "auto":
         data_name = "MNIST" if reason.startswith("MNIST from") else "bundled digits"
+    if getattr(args, "group", None) is None or args.group.rank == 0:    # the writer's (fingerprint.py): saved
+        args.data_fingerprint = fingerprint.follow(args, train_set, test_set, data_name)   # and checked on --resume
     return train_set, test_set, data_name, int(np.shape(x0)[0])

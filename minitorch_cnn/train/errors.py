@@ -1,6 +1,4 @@
 """What stops a run, and how the CLI says so."""
-import os
-import sys
 
 
 class UsageError(Exception):
@@ -31,11 +29,3 @@ def _in_flags(message):
     for python, flag in _FLAG_WORDS.items():
         message = message.replace(python, flag)
     return message
-
-
-def _stopped(what, checkpoint_path, args):
-    """Say why training stopped and which checkpoint is the last good one; exit status 1."""
-    last = checkpoint_path if os.path.exists(checkpoint_path) else "none (nothing finite was saved)"
-    print(f"error: {what}; training stopped. The last good checkpoint: {last}; try a smaller --lr "
-          f"(now {args.lr}).", file=sys.stderr)
-    return 1

@@ -13,15 +13,15 @@ from ..ops.loss import check_deferred_targets
 from .progress import Progress
 
 
-def train_one_epoch(model, optimizer, batches, watch):
-    """Forward, loss, backward and step for each (x, y) in `batches`.  watch.step_ready(loss, logits, y)
-    sees each loss before its backward (and ends the epoch there by raising Stop), watch.step_taken()
-    each finished step, and watch.epoch_done() the end of the epoch."""
+def train_one_epoch(model, optimizer, batches, watch, criterion=None):
+    """Forward, loss (cross-entropy, or criterion(logits, y): see task.py), backward and step for each (x, y)
+    in `batches`.  watch.step_ready(loss, logits, y) sees each loss before its backward (and ends the epoch
+    there by raising Stop), watch.step_taken() each finished step, and watch.epoch_done() the end of the epoch."""
     model.train()
     for x, y in batches:
         optimizer.zero_grad()
         logits = model(x)
-        loss = F.cross_entropy(logits, y)
+        loss = F.cross_entropy(logits, y) if criterion is None else criterion(logits, y)
         watch.step_ready(loss, logits, y)
         loss.backward()
         optimizer.step()

@@ -5,15 +5,16 @@ import argparse
 import math
 import os
 
-import numpy as np
-
 from .. import backend
 from ..backends import fast
 from ..checkpoint import CheckpointError, read_checkpoint
 from ..models import MODELS
+from . import fingerprint
+from .defaults import CHANGEABLE_ON_RESUME, DEFAULT_LR, DEFAULTS  # noqa: F401  (options.DEFAULTS, as before)
 from .errors import UsageError, _in_flags
 from .group import _join_group
 from .lock import FolderBusy, busy_message, lock_free_run_folder, lock_run_folder
+from .schema import check_meta
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -23,22 +24,10 @@ class _ArgumentParser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see --help)")
 
 
-# The options a run is configured by, with their defaults.  An option left out on the command
-# line is None after parsing, so --resume can tell "not given" (take the checkpoint's value)
-# from "given" (must equal the checkpoint's value).
-DEFAULTS = {"model": "lenet5", "dataset": "auto", "data_dir": None, "epochs": 3, "batch_size": 64,
-            "lr": None, "optimizer": "adam", "momentum": 0.9, "weight_decay": 0.0, "step_size": 5,
-            "gamma": 0.5, "device": "cpu", "seed": 0, "limit_train": None, "limit_test": None, "out": None,
-            "core": False}
-DEFAULT_LR = {"adam": 1e-3, "sgd": 0.01}
-# What a resumed run may change: how long it runs, where it runs, and on which engine (--core:
-# the same numbers but for rounding, as on another device; the run says so when it changes).
-CHANGEABLE_ON_RESUME = ("epochs", "device", "out", "core")
-
-
 def parse_args(argv=None):
     p = _ArgumentParser(prog="python -m minitorch_cnn.train",
-                        description="Train a classic CNN on MNIST-style digits with minitorch_cnn.")
+                        description="Train a CNN (a classic one, a ResNet, or an autoencoder) on MNIST-style "
+                                    "digits with minitorch_cnn.")
     p.add_argument("--model", help=f"one of {', '.join(MODELS)} (default: lenet5)")
     p.add_argument("--dataset",
                    help="auto (MNIST if its files are present or downloadable, else the bundled digits), "
@@ -67,7 +56,8 @@ def parse_args(argv=None):
                    help="replace the checkpoint an explicit --out already holds")
     p.add_argument("--resume", metavar="CHECKPOINT",
                    help="continue the run saved in a checkpoint.npz, configured as it was")
-    p.add_argument("--plot", action="store_true", help="write curves.png and filters.png (needs matplotlib)")
+    p.add_argument("--plot", action="store_true", help="write curves.png, filters.png and feature_maps.png, and "
+                                                       "for the autoencoder reconstructions.png (needs matplotlib)")
     p.add_argument("--distributed", action="store_true",
                    help="train one model on every rank's shard of the data, under mpiexec -n N "
                         "(needs pip install \".[distributed]\"); --batch-size is per rank")
@@ -140,10 +130,12 @@ def _configure_from_checkpoint(args):
         _, _, meta = read_checkpoint(args.resume)
     except CheckpointError as exc:
         raise UsageError(f"--resume: {exc}") from None
-    _check_meta(meta, args.resume)
+    check_meta(meta, args.resume)     # every field, type and range (schema.py), before any is used
     saved = dict(meta["args"], model=meta["model"])
     for name in DEFAULTS:
         if name in CHANGEABLE_ON_RESUME or name not in args.given:
+            continue
+        if name == "data_dir" and fingerprint.follows_data(meta, args.resume):   # checked by the data's identity
             continue
         if getattr(args, name) != saved.get(name):
             flag = "--" + name.replace("_", "-")
@@ -152,43 +144,11 @@ def _configure_from_checkpoint(args):
     for name in DEFAULTS:
         if name not in args.given and name not in ("epochs", "device", "out") and name in saved:
             setattr(args, name, saved[name])
+    fingerprint.check_data_dir(args, meta)     # the checkpoint's data folder gone: say so, suggest --data-dir NEW
     if args.epochs is None and isinstance(saved.get("epochs"), int):
         args.epochs = saved["epochs"]
     if args.out is None:
         args.out = os.path.dirname(os.path.abspath(args.resume))
-
-
-# What a checkpoint's meta must hold, by key and type, before --resume touches anything.
-META_SCHEMA = {"model": str, "epoch": int, "history": list, "scheduler": dict, "rng_state": dict,
-               "args": dict, "optimizer": dict}
-PARTIAL_SCHEMA = {"batches": int, "loss_sum": (int, float), "correct": int, "seen": int, "seconds": (int, float)}
-
-
-def _check_meta(meta, path):
-    def refuse(what):
-        raise UsageError(f"--resume: {path} is not a checkpoint this CLI wrote ({what})")
-    if not isinstance(meta, dict):
-        refuse(f"its meta is a JSON {type(meta).__name__}, not an object")
-    for key, kind in META_SCHEMA.items():
-        if key not in meta:
-            refuse(f"meta has no {key!r}")
-        if not isinstance(meta[key], kind) or isinstance(meta[key], bool):
-            refuse(f"meta {key!r} is a {type(meta[key]).__name__}, expected {kind.__name__}")
-    if meta["epoch"] < 0 or not all(isinstance(r, dict) and isinstance(r.get("epoch"), int)
-                                    for r in meta["history"]):
-        refuse("its epoch or history is malformed")
-    if "partial" in meta:
-        partial = meta["partial"]
-        if not isinstance(partial, dict) or any(not isinstance(partial.get(k), t) for k, t in PARTIAL_SCHEMA.items()) \
-                or not isinstance(meta.get("epoch_rng_state"), dict):
-            refuse("its mid-epoch position is malformed")
-    if not isinstance(meta["args"].get("core", False), bool):
-        refuse(f"meta args 'core' is a {type(meta['args']['core']).__name__}, expected bool")
-    for key in ("rng_state",) + (("epoch_rng_state",) if "partial" in meta else ()):
-        try:
-            np.random.default_rng().bit_generator.state = meta[key]
-        except (TypeError, ValueError, KeyError) as exc:
-            refuse(f"meta {key!r} is not a random generator state: {exc}")
 
 
 def _validate(args):

@@ -33,16 +33,19 @@ def _epoch_start():
 class StepReader:
     """Accounts for the steps of one epoch in `position` (batches, loss sum, correct, seen), in the
     progress line and in `batch_losses` ((fraction of the epoch done, loss) per batch, for the
-    curves), from the numbers kept on the device until a read."""
+    curves), from the numbers kept on the device until a read.  With counts_correct=False (an
+    autoencoder: y is its target image, see task.py) every step counts 0 correct."""
 
-    def __init__(self, position, progress, batches_per_epoch, batch_losses=None):
+    def __init__(self, position, progress, batches_per_epoch, batch_losses=None, counts_correct=True):
         self.position, self.progress, self.batches_per_epoch = position, progress, batches_per_epoch
-        self.batch_losses = batch_losses
+        self.batch_losses, self.counts_correct = batch_losses, counts_correct
         self.pending = []      # (loss, correct, batch size) of the steps not read yet, on the device
 
     def add(self, loss, logits, y):
         """Keep a step's numbers, unread."""
-        self.pending.append((loss.array, (logits.argmax(axis=1) == y).array.sum(), y.shape[0]))
+        correct = (logits.argmax(axis=1) == y).array.sum() if self.counts_correct \
+            else backend.get_array_module(loss.array).zeros_like(loss.array)
+        self.pending.append((loss.array, correct, y.shape[0]))
 
     def drop_last(self):
         """Forget the last step added (one that is not taken)."""

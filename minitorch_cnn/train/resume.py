@@ -1,27 +1,32 @@
 """Continuing a saved run: its weights, optimizer, scheduler, history and random state, and, after
 a Ctrl-C in mid-epoch, the batches of that epoch still to train."""
-from ..checkpoint import CheckpointError, load_checkpoint
+from ..checkpoint import CheckpointError, read_checkpoint
 from ..random import set_rng_state
 from .errors import UsageError
+from .outputs import heal
+from .schema import check_fit, check_meta
 
 
 def restore(state):
     """Continue the run saved in --resume's checkpoint: weights, optimizer and scheduler state,
     history, the RNG and, after a Ctrl-C, the position inside the interrupted epoch."""
     args = state.args
-    try:
-        meta = load_checkpoint(args.resume, state.module, state.optimizer)
+    path = args.resume
+    try:        # read again (the file may have changed since options.py read it), checked whole, then loaded
+        model_state, optimizer_state, meta = read_checkpoint(path)
     except CheckpointError as exc:
-        raise UsageError(str(exc)) from None
-    if meta.get("model") != args.model:
-        raise UsageError(f"--resume: {args.resume} was trained with --model {meta.get('model')}, "
-                         f"not {args.model}")
-    expected = state.scheduler.state_dict()
-    # torch's bookkeeping keys: absent from checkpoints written before the schedulers followed torch
-    bookkeeping = {"_step_count", "_is_initial", "_get_lr_called_within_step"}
-    if not set(expected) - bookkeeping <= set(meta["scheduler"]) <= set(expected):
-        raise UsageError(f"--resume: {args.resume}: the scheduler state has keys {sorted(meta['scheduler'])}, "
-                         f"expected {sorted(expected)}")
+        raise UsageError(f"--resume: {exc}") from None
+    check_meta(meta, path)
+    check_fit(model_state, optimizer_state, meta, path, state.module, state.optimizer, len(state.train_loader),
+              1 if state.group is None else state.group.size)
+    if meta["model"] != args.model:
+        raise UsageError(f"--resume: checkpoint {path} holds the model {meta['model']!r} (meta.model), "
+                         f"not {args.model!r}")
+    try:
+        state.module.load_state_dict(model_state)
+        state.optimizer.load_state_dict({"state": optimizer_state, "param_groups": meta["optimizer"]["param_groups"]})
+    except (KeyError, ValueError, RuntimeError) as exc:    # what check_fit lets through is loaded: not expected
+        raise UsageError(f"--resume: checkpoint {path} does not fit the model or its optimizer: {exc}") from None
     state.scheduler.load_state_dict(meta["scheduler"])
     # the optimizer stepped before the checkpoint: torch's scheduler-before-optimizer warning would be
     # a false alarm when the resumed epoch has no batch left (a Ctrl-C after its last one)
@@ -37,6 +42,7 @@ def restore(state):
     print(f"resumed from {args.resume}: epoch {meta['epoch']} done"
           + (f", {state.position['batches']} batches into epoch {state.start_epoch}"
              if state.position["batches"] else "") + _engine_change(meta["args"].get("core"), args.core))
+    heal(state)     # metrics.json (and --plot's plots) from the checkpoint's history: they never lag it
 
 
 def _engine_change(saved_core, core):

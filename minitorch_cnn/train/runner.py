@@ -14,6 +14,7 @@ from .interrupt import CtrlC
 from .plots import write_plots
 from .reads import _epoch_start
 from .resume import restore
+from .task import task_for
 
 
 class RunState:
@@ -23,6 +24,7 @@ class RunState:
         self.args, self.model, self.optimizer, self.scheduler = args, model, optimizer, scheduler
         # what is saved, restored, evaluated and plotted: the plain module under DistributedDataParallel
         self.module = getattr(model, "module", model)
+        self.task = task_for(self.module)   # classification, or an autoencoder's reconstruction (task.py)
         self.group = args.group         # None, or the process group under --distributed
         self.train_loader, self.test_loader, self.test_set = train_loader, test_loader, test_set
         self.data_name = data_name      # what the data is, in a few words, for the plots' titles
@@ -140,12 +142,12 @@ def _is_running(pid):
 
 
 def report(state):
-    """The closing lines: the plots written and the final accuracy; exit status 0."""
+    """The closing lines: the plots written and the final accuracy (an autoencoder's: test loss); exit status 0."""
     args, history = state.args, state.history
     if args.plot and history:
         state.plot_paths = state.plot_paths or write_plots(args, history, state.batch_losses, state.module,
                                                            state.test_set, state.data_name)
         print(f"plots: {', '.join(state.plot_paths)}")
     if history:
-        print(f"final test accuracy {100 * history[-1]['test_acc']:.2f}%; checkpoint {state.checkpoint_path}")
+        print(f"{state.task.final_line(history[-1])}; checkpoint {state.checkpoint_path}")
     return 0
