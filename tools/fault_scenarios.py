@@ -529,15 +529,29 @@ scenario("SIGTERM mid-epoch saves", "signals")(lambda lab: _signal_when_progress
 scenario("SIGHUP mid-epoch saves", "signals")(lambda lab: _signal_when_progress_read(lab, signal.SIGHUP, 129))
 
 
-@scenario("stale temporary files of a dead writer are removed", "signals")
+# A checkpoint write killed (SIGKILL) halfway, through the checkout's own atomic_write: its temporary
+# file is left behind, named as that checkout names them.
+_KILLED_WRITE = r"""
+import os, signal, sys
+from minitorch_cnn.serialization import atomic_write
+def write(f):
+    f.write(b"PK torn")
+    f.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+atomic_write(sys.argv[1], write)
+"""
+
+
+@scenario("a temporary file left by a writer killed mid-write is removed", "signals")
 def _stale_tmp(lab):
     base_run(lab)
-    stale = [lab.path("run", ".tmp-999999-abc.npz"), lab.path("run", ".tmp-zz1xq.npz")]
-    for path in stale:
-        with open(path, "wb") as f:
-            f.write(b"torn")
+    subprocess.run([sys.executable, "-c", _KILLED_WRITE, lab.path("run", "checkpoint.npz")], cwd=lab.root,
+                   env=lab.env, capture_output=True)
+    stale = [name for name in os.listdir(lab.path("run")) if name.startswith(".tmp")]
+    if not stale:
+        raise SystemExit("the killed write left no temporary file")
     status, _, err = lab.cli("--resume", lab.path("run", "checkpoint.npz"), "--epochs", "2")
-    left = [os.path.basename(p) for p in stale if os.path.exists(p)]
+    left = [name for name in stale if os.path.exists(lab.path("run", name))]
     if TRACEBACK in err:
         return judge(status, err, 0)
     return Outcome("unclear", f"left {left}") if left else judge(status, err, 0)
@@ -547,11 +561,10 @@ def _stale_tmp(lab):
 
 @scenario("two runs started together with the default folder", "concurrency")
 def _two_default(lab):
-    first = lab.popen([*TINY, "--epochs", "1", "--seed", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                      text=True)
-    time.sleep(0.1)
-    second = lab.popen([*TINY, "--epochs", "1", "--seed", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       text=True)
+    first = lab.popen([*TINY, "--limit-train", "640", "--epochs", "1", "--seed", "1"], stdout=subprocess.PIPE,
+                      stderr=subprocess.PIPE, text=True)
+    second = lab.popen([*TINY, "--limit-train", "640", "--epochs", "1", "--seed", "2"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True)
     out1, err1 = first.communicate(timeout=180)
     out2, err2 = second.communicate(timeout=180)
     folders = [re.search(r"output: (\S+)", out).group(1) if re.search(r"output: (\S+)", out) else None
@@ -565,8 +578,8 @@ def _two_default(lab):
 
 def _while_running(lab, second_args, mention):
     """Start a run that pauses (a slow --limit-train), then try `second_args` while it holds its folder."""
-    first = lab.popen([*TINY, "--limit-train", "2560", "--epochs", "2", "--out", "run"], stdout=subprocess.PIPE,
-                      stderr=subprocess.PIPE)
+    first = lab.popen([*TINY, "--limit-train", "5000", "--epochs", "50", "--out", "run"], stdout=subprocess.DEVNULL,
+                      stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 60
         while not os.path.exists(lab.path("run")) and time.time() < deadline:
@@ -574,6 +587,8 @@ def _while_running(lab, second_args, mention):
         time.sleep(0.5)
         args = [a.replace("{run}", lab.path("run")) for a in second_args]
         status, _, err = lab.cli(*args)
+        if first.poll() is not None:
+            raise SystemExit("the live run ended before the second one was tried: make it longer")
     finally:
         first.kill()
         first.wait()
