@@ -1,5 +1,6 @@
 """Time each optimisation trick of fast/conv.py, fast/pool.py and fast/norm.py against the plain
-version it replaced, on LeNet-5-sized float32 inputs; prints one line per trick.
+version it replaced, on LeNet-5-sized float32 inputs (and fast/conv_transpose.py's and
+fast/fold.py's Functions against the core's, on autoencoder-sized ones); prints one line per trick.
 
     OPENBLAS_NUM_THREADS=1 python tools/time_tricks.py [name ...]
 
@@ -303,6 +304,94 @@ def t_adam_in_place():
             denom += eps
             p.array -= lr / (1 - beta1 ** step) * (m / denom)
     compare("Adam step in place", opt.step, with_temporaries, number=10)
+
+
+# ---- conv_transpose.py, fold.py (the toolbox beside the learner's path) -----------------------
+
+def _function_passes(cls, arrays, params, seed=1):
+    """cls's forward on raw arrays (every gradient wanted), and a thunk running its backward."""
+    from minitorch_cnn.core.autograd import Context
+
+    def forward():
+        ctx = Context(cls, [None] * len(arrays), (True,) * len(arrays))
+        return ctx, cls.forward(ctx, *arrays, **params)
+    ctx, out = forward()
+    grad = np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype)
+    return forward, lambda: cls.backward(ctx, grad)
+
+
+def _compare_functions(name, core_cls, fast_cls, arrays, params):
+    """The fast Function's forward and backward against the core's, each timed alone."""
+    fast_forward, fast_backward = _function_passes(fast_cls, arrays, params)
+    core_forward, core_backward = _function_passes(core_cls, arrays, params)
+    compare(f"{name} forward", fast_forward, core_forward)
+    compare(f"{name} backward", fast_backward, core_backward)
+
+
+def t_conv_transpose_decoder():
+    """The autoencoder's decoder at batch 64 (kernel 3, stride 2, padding 1, output_padding 1):
+    fast/conv_transpose.py's ConvTranspose2d against core/conv_transpose.py's."""
+    from minitorch_cnn.core import conv_transpose as core_ct
+    from minitorch_cnn.fast import conv_transpose as fast_ct
+    params = dict(stride=(2, 2), padding=(1, 1), output_padding=(1, 1), groups=1, dilation=(1, 1))
+    for in_c, out_c, hw in ((32, 16, 7), (16, 1, 14)):
+        arrays = (rng.standard_normal((64, in_c, hw, hw)).astype(F32),
+                  rng.standard_normal((in_c, out_c, 3, 3)).astype(F32), rng.standard_normal(out_c).astype(F32))
+        _compare_functions(f"conv_transpose {in_c}→{out_c}", core_ct.ConvTranspose2d, fast_ct.ConvTranspose2d,
+                           arrays, params)
+
+
+def t_conv_transpose_tap_major():
+    """The transposed convolution's backward: im2col(G) tap-major vs channels last, G of 28×28,
+    3×3 windows at stride 2 (fast/conv.py's own rule picks channels last for every strided window)."""
+    g = ((3, 3), (2, 2), (1, 1), (1, 1))
+    for c in (1, 4, 8):
+        x = rng.standard_normal((64, c, 28, 28)).astype(F32)
+        compare(f"im2col(G) tap-major, C={c} stride 2", lambda: conv.im2col_tap_major(x, *g),
+                lambda: conv.im2col_channels_last(x, *g))
+
+
+def t_conv_transpose_dx_order():
+    """dX = im2col(G) · Wᵀ: W · colᵀ from a tap-major col (16→1) vs col · Wᵀ; the other way round
+    from a channels-last col (32→16)."""
+    g = ((3, 3), (2, 2), (1, 1), (1, 1))
+    for in_c, out_c, hw, make in ((16, 1, 14, conv.im2col_tap_major), (32, 16, 7, conv.im2col_channels_last)):
+        col = make(rng.standard_normal((64, out_c, 2 * hw, 2 * hw)).astype(F32), *g)
+        w_mat = rng.standard_normal((in_c, 9 * out_c)).astype(F32)
+
+        def w_col_t():
+            out_t = w_mat @ col.T
+            return np.ascontiguousarray(out_t.reshape(in_c, 64, hw, hw).transpose(1, 0, 2, 3))
+
+        def col_w_t():
+            rows = col @ w_mat.T
+            return np.ascontiguousarray(rows.reshape(64, hw, hw, in_c).transpose(0, 3, 1, 2))
+        if make is conv.im2col_tap_major:
+            compare(f"conv_transpose dX W·colᵀ, {in_c}→{out_c}", w_col_t, col_w_t)
+        else:
+            compare(f"conv_transpose dX col·Wᵀ, {in_c}→{out_c}", col_w_t, w_col_t)
+
+
+def t_conv_transpose_bias_matvec():
+    """db = Σ_{n,y,x} G as two matrix-vector products vs sum(axis=(0, 2, 3))."""
+    for c in (16, 1):
+        g = rng.standard_normal((64, c, 28, 28)).astype(F32)
+        ones_n, ones_hw = np.ones(64, F32), np.ones(28 * 28, F32)
+        compare(f"conv_transpose db matvec, C={c}", lambda: (ones_n @ g.reshape(64, -1)).reshape(c, -1) @ ones_hw,
+                lambda: g.sum(axis=(0, 2, 3)))
+
+
+def t_unfold_fold():
+    """F.unfold of (64, 6, 28, 28) with a 5×5 kernel (and F.fold back): fast/fold.py's Unfold and
+    Fold against core/fold.py's (each one's backward is the other's forward)."""
+    from minitorch_cnn.core import fold as core_fold
+    from minitorch_cnn.fast import fold as fast_fold
+    params = dict(kernel_size=(5, 5), dilation=(1, 1), padding=(0, 0), stride=(1, 1))
+    x = rng.standard_normal((64, 6, 28, 28)).astype(F32)
+    _compare_functions("unfold (64, 6, 28, 28) k5", core_fold.Unfold, fast_fold.Unfold, (x,), params)
+    blocks = rng.standard_normal((64, 6 * 25, 24 * 24)).astype(F32)
+    _compare_functions("fold to (64, 6, 28, 28) k5", core_fold.Fold, fast_fold.Fold, (blocks,),
+                       dict(params, image_size=(28, 28)))
 
 
 TRICKS = {name[2:]: fn for name, fn in globals().items() if name.startswith("t_")}

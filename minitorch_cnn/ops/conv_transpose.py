@@ -1,5 +1,6 @@
 """conv_transpose2d, the API of the transposed convolution: torch's signature, argument checks,
-errors, dtypes and edge cases, then core/conv_transpose.py's ConvTranspose2d (no fast replacement).
+errors, dtypes and edge cases, then core/conv_transpose.py's ConvTranspose2d (fast/conv_transpose.py's
+while the fast paths are on).
 
 dtypes, as torch on the CPU: float32 and float64; float16 computed in float32 and rounded once (as
 torch's oneDNN path; its slow path rounds the column buffer to float16 first, so the two agree to
@@ -11,6 +12,7 @@ import numpy as np
 
 from ..backends.fast import choose
 from ..core import conv_transpose as core_conv_transpose
+from ..fast import conv_transpose as _fast_conv_transpose  # noqa: F401  (registers the fast ConvTranspose2d)
 from .checks import expect_tensor
 from .pairs import is_int
 

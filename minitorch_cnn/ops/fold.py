@@ -1,5 +1,6 @@
 """F.unfold and F.fold, the API of im2col and col2im in torch's layout: torch's argument checks,
-errors and dtypes, then core/fold.py's Unfold and Fold Functions (no fast replacement).
+errors and dtypes, then core/fold.py's Unfold and Fold Functions (fast/fold.py's while the fast paths
+are on).
 
 dtypes, as torch's CPU kernels: floating inputs (float16 included: unfold copies, fold adds in
 float16 in the same order as torch, so the results are torch's bit for bit) and bool (fold's sum
@@ -7,6 +8,7 @@ is then an or); integer inputs are refused (torch has no integer im2col/col2im).
 """
 from ..backends.fast import choose
 from ..core import fold as core_fold
+from ..fast import fold as _fast_fold  # noqa: F401  (registers the fast Unfold and Fold)
 from .checks import expect_tensor
 from .pairs import is_int
 
