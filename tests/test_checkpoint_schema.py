@@ -347,6 +347,14 @@ def test_an_autoencoders_null_accuracies_resume(tmp_path, capsys):
     assert [r["epoch"] for r in _contents(tmp_path / "checkpoint.npz")[1]["history"]] == [1, 2]
 
 
+def test_a_reconstruction_loss_in_a_classifiers_checkpoint_is_refused(bases, tmp_path, capsys):
+    arrays, meta = bases["sgd"]
+    path = write(tmp_path / "run" / "checkpoint.npz", arrays, tamper(meta, ["args", "loss"], "bce"))
+    line = refused(path, capsys)
+    assert 'meta.args.loss is the string "bce", but only the autoencoder has a reconstruction loss' in line, line
+    assert "--loss" not in line
+
+
 def test_check_meta_accepts_what_the_cli_wrote(bases):
     for _, meta in bases.values():
         schema.check_meta(meta, "x.npz")

@@ -7,7 +7,6 @@ reconstructions.png.  A stop signal in mid-epoch and a --resume give the uninter
 for both, in one process and (where mpiexec is present) on 2 ranks.  Tiny runs on the bundled
 digits: 96 training images in 3 batches of 32, 40 test images.
 """
-import functools
 import json
 import os
 import signal
@@ -207,10 +206,10 @@ def test_autoencoder_stops_on_a_non_finite_loss_and_saves_nothing(tmp_path, monk
     assert not os.path.exists(tmp_path / "checkpoint.npz")
 
 
-def test_autoencoder_with_bce_learns_the_pixels_in_0_1(tmp_path, monkeypatch, capsys):
-    """loss="bce": the target is the input's pixels (the dataset's Normalize undone), not the normalised input."""
-    monkeypatch.setitem(models.MODELS, "autoencoder", functools.partial(models.ConvAutoencoder, loss="bce"))
-    run_cli(DATA + ["--model", "autoencoder", "--epochs", "1"], tmp_path)
+def test_autoencoder_with_bce_learns_the_pixels_in_0_1(tmp_path, capsys):
+    """--loss bce: the target is the input's pixels (the dataset's Normalize undone), not the normalised input."""
+    run_cli(DATA + ["--model", "autoencoder", "--loss", "bce", "--epochs", "1"], tmp_path)
+    assert read_checkpoint(str(tmp_path / "checkpoint.npz"))[2]["args"]["loss"] == "bce"
     assert "(BCE-with-logits loss of the reconstruction)" in capsys.readouterr().out
     model = models.ConvAutoencoder(loss="bce")
     load_checkpoint(str(tmp_path / "checkpoint.npz"), model)
@@ -219,6 +218,24 @@ def test_autoencoder_with_bce_learns_the_pixels_in_0_1(tmp_path, monkeypatch, ca
     with mt.no_grad():
         expected = float(F.binary_cross_entropy_with_logits(model.eval()(x), pixels).item())
     assert metrics(tmp_path)[0]["test_loss"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_the_loss_is_saved_by_name_kept_on_resume_and_refused_for_a_classifier(tmp_path, capsys):
+    run_cli(DATA + ["--model", "autoencoder", "--epochs", "1"], tmp_path / "ae")
+    checkpoint = str(tmp_path / "ae" / "checkpoint.npz")
+    assert read_checkpoint(checkpoint)[2]["args"]["loss"] == "mse"          # the default, by name
+    run_cli(["--resume", checkpoint, "--epochs", "3", "--loss", "bce"], expect=2)
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "error: --resume: --loss bce differs from the checkpoint's --loss mse; leave --loss out to continue the "
+        "run as it was")
+    run_cli(["--resume", checkpoint, "--epochs", "2"])
+    assert "(MSE loss of the reconstruction)" in capsys.readouterr().out
+    run_cli(DATA + ["--model", "lenet5", "--loss", "bce", "--epochs", "1"], tmp_path / "lenet", expect=2)
+    assert capsys.readouterr().err.strip() == ("error: --loss bce: only --model autoencoder has a reconstruction "
+                                               "loss to choose (--model lenet5 trains with cross-entropy)")
+    assert not os.path.exists(tmp_path / "lenet")
+    run_cli(DATA + ["--model", "lenet5", "--epochs", "1"], tmp_path / "lenet")
+    assert read_checkpoint(str(tmp_path / "lenet" / "checkpoint.npz"))[2]["args"]["loss"] is None
 
 
 # ---- the task's pieces ------------------------------------------------------------------------------

@@ -56,6 +56,9 @@ def parse_args(argv=None):
                    help="replace the checkpoint an explicit --out already holds")
     p.add_argument("--resume", metavar="CHECKPOINT",
                    help="continue the run saved in a checkpoint.npz, configured as it was")
+    p.add_argument("--loss", choices=("mse", "bce"),
+                   help="the autoencoder's reconstruction loss: mse (against the input as the model sees it) or "
+                        "bce (binary cross-entropy with logits, against the pixels in [0, 1]) (default: mse)")
     p.add_argument("--plot", action="store_true", help="write curves.png, filters.png and feature_maps.png, and "
                                                        "for the autoencoder reconstructions.png (needs matplotlib)")
     p.add_argument("--distributed", action="store_true",
@@ -155,6 +158,11 @@ def _validate(args):
     if args.model.lower() not in MODELS:
         raise UsageError(f"unknown model {args.model!r}: choose one of {', '.join(MODELS)}")
     args.model = args.model.lower()
+    if args.loss is not None and args.model != "autoencoder":
+        raise UsageError(f"--loss {args.loss}: only --model autoencoder has a reconstruction loss to choose "
+                         f"(--model {args.model} trains with cross-entropy)")
+    if args.model == "autoencoder" and args.loss is None:
+        args.loss = "mse"           # the model's default, saved by name so a resume compares like with like
     for name in ("epochs", "batch_size", "step_size"):
         if getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")

@@ -37,7 +37,8 @@ class RunState:
 def build(args, in_channels, num_classes):
     """The model (seeded by --seed), its optimizer and its StepLR scheduler."""
     manual_seed(args.seed)
-    model = get_model(args.model, num_classes=num_classes, in_channels=in_channels).to(args.device)
+    options = {} if args.loss is None else {"loss": args.loss}      # --loss: the autoencoder's only
+    model = get_model(args.model, num_classes=num_classes, in_channels=in_channels, **options).to(args.device)
     params = list(model.parameters())
     if args.optimizer == "adam":
         optimizer = optim.Adam(params, lr=args.lr, weight_decay=args.weight_decay)

@@ -304,12 +304,30 @@ HISTORY_RECORD = Obj({"epoch": Int(1), "train_loss": Num(0), "train_acc": ACCURA
 DATASET = Text(r"auto|mnist|fashion[-_]mnist|bundled[-_]digits|torchvision:\S+",
                "auto, mnist, fashion-mnist, bundled-digits or torchvision:<Name>")
 
+class ReconstructionLoss(Spec):
+    """--loss: null (the model's own loss), or "mse"/"bce" when meta.model is "autoencoder"."""
+    expected = 'null, or "mse" or "bce" for the autoencoder'
+
+    def check(self, value, field, meta):
+        if value is None:
+            return
+        if value not in ("mse", "bce") or isinstance(value, bool):
+            self.refuse(value, field)
+        if not _is_autoencoder(meta):
+            raise Refused(field, f"{_found(value)}, but only the autoencoder has a reconstruction loss "
+                                 f"(meta.model {_found(meta.get('model') if isinstance(meta, dict) else None)})")
+
+    def bad_values(self):
+        return ["bogus", 7, True, "cross_entropy"]
+
+
 ARGS_FIELDS = {"model": ModelName(), "dataset": DATASET, "data_dir": Nullable(Text()), "epochs": Int(1),
                "batch_size": Int(1), "lr": Num(0, above=True), "optimizer": Choice("adam", "sgd"),
                "momentum": Num(0), "weight_decay": Num(0), "step_size": Int(1), "gamma": Num(0, above=True),
                "device": Choice("cpu", "cuda"), "seed": Int(0), "limit_train": Nullable(Int(1)),
-               "limit_test": Nullable(Int(1)), "out": Nullable(Text()), "core": Bool()}
-ARGS_OPTIONAL = ("data_dir", "device", "limit_train", "limit_test", "out", "core")
+               "limit_test": Nullable(Int(1)), "out": Nullable(Text()), "core": Bool(),
+               "loss": ReconstructionLoss()}
+ARGS_OPTIONAL = ("data_dir", "device", "limit_train", "limit_test", "out", "core", "loss")
 
 
 def _known_option(key):
