@@ -33,23 +33,30 @@ def nearest_taps(in_size, out_size, scale_factor, xp, dtype=None, exact=False):
     return [(xp.minimum(xp.floor(position).astype(xp.int64), in_size - 1), None)]
 
 
-def linear_taps(in_size, out_size, align_corners, scale_factor, xp, dtype):
-    """[(i0, 1 − λ), (i1, λ)]: linear interpolation's two taps per output index along one axis.
-    Source position s of output index o (in `dtype`, as torch):
+def source_positions(in_size, out_size, align_corners, scale_factor, xp, dtype):
+    """The source position s of every output index o along one axis (in `dtype`, as torch):
         align_corners:      s = o · (in − 1)/(out − 1)           (the corner pixels' centres meet)
-        otherwise:          s = max((o + ½) · r − ½, 0),  r = 1/scale_factor or in/out (pixel areas meet)
+        otherwise:          s = (o + ½) · r − ½,  r = 1/scale_factor or in/out (pixel areas meet)"""
+    real = dtype.type
+    if align_corners:
+        ratio = real(in_size - 1) / real(out_size - 1) if out_size > 1 else real(0)
+        return xp.arange(out_size, dtype=dtype) * ratio
+    ratio = real(1.0 / scale_factor) if scale_factor else real(in_size) / real(out_size)
+    return (xp.arange(out_size, dtype=dtype) + real(0.5)) * ratio - real(0.5)
+
+
+def linear_taps(in_size, out_size, align_corners, scale_factor, xp, dtype):
+    """[(i0, 1 − λ), (i1, λ)]: linear interpolation's two taps per output index along one axis,
+    at the source positions s (source_positions), clipped at 0 where align_corners is off.
     i0 = min(⌊s⌋, in − 1), i1 = i0 + 1 (i0 at the last pixel), λ = clip(s − i0, 0, 1).
     out == in is the identity (torch's shortcut, even with a scale_factor)."""
     index = xp.arange(out_size)
     if out_size == in_size:
         return [(index, xp.ones(out_size, dtype=dtype)), (index, xp.zeros(out_size, dtype=dtype))]
     real = dtype.type
-    if align_corners:
-        ratio = real(in_size - 1) / real(out_size - 1) if out_size > 1 else real(0)
-        source = xp.arange(out_size, dtype=dtype) * ratio
-    else:
-        ratio = real(1.0 / scale_factor) if scale_factor else real(in_size) / real(out_size)
-        source = xp.maximum((xp.arange(out_size, dtype=dtype) + real(0.5)) * ratio - real(0.5), real(0))
+    source = source_positions(in_size, out_size, align_corners, scale_factor, xp, dtype)
+    if not align_corners:
+        source = xp.maximum(source, real(0))
     i0 = xp.minimum(xp.floor(source).astype(xp.int64), in_size - 1)
     i1 = xp.minimum(i0 + 1, in_size - 1)
     lam = xp.clip(source - i0.astype(dtype), 0, 1).astype(dtype)
@@ -58,18 +65,13 @@ def linear_taps(in_size, out_size, align_corners, scale_factor, xp, dtype):
 
 def cubic_taps(in_size, out_size, align_corners, scale_factor, xp, dtype, a=-0.75):
     """[(i0 − 1, w0), (i0, w1), (i0 + 1, w2), (i0 + 2, w3)]: bicubic's four taps per output index
-    along one axis (indices clamped into [0, in − 1]).  Source position s as in linear_taps but
+    along one axis (indices clamped into [0, in − 1]).  Source positions s from source_positions,
     not clipped at 0; i0 = min(⌊s⌋, in − 1), t = clip(s − i0, 0, 1).  Keys' cubic convolution
     with a = −0.75 (torch's): w1 = k1(t), w2 = k1(1 − t), w0 = k2(t + 1), w3 = k2(2 − t), where
         k1(d) = ((a + 2)·d − (a + 3))·d² + 1           for |d| ≤ 1
         k2(d) = ((a·d − 5a)·d + 8a)·d − 4a             for 1 < |d| < 2."""
     real = dtype.type
-    if align_corners:
-        ratio = real(in_size - 1) / real(out_size - 1) if out_size > 1 else real(0)
-        source = xp.arange(out_size, dtype=dtype) * ratio
-    else:
-        ratio = real(1.0 / scale_factor) if scale_factor else real(in_size) / real(out_size)
-        source = (xp.arange(out_size, dtype=dtype) + real(0.5)) * ratio - real(0.5)
+    source = source_positions(in_size, out_size, align_corners, scale_factor, xp, dtype)
     i0 = xp.minimum(xp.floor(source).astype(xp.int64), in_size - 1)
     t = xp.clip(source - i0.astype(dtype), 0, 1).astype(dtype)
     k1 = lambda d: ((real(a + 2) * d - real(a + 3)) * d) * d + real(1)               # noqa: E731

@@ -290,6 +290,19 @@ class AdaptiveMaxPool2d(Module):
         return f"output_size={self.output_size}"
 
 
+def norm_affine(module, shape, affine, bias=True):
+    """A norm layer's weight = 1 and bias = 0 of `shape` when affine (bias only with bias=True),
+    else None (registered as such, so state_dict and repr say so as torch's do)."""
+    if affine:
+        module.weight = Parameter(np.ones(shape, dtype=np.float32))
+    else:
+        module.register_parameter("weight", None)
+    if affine and bias:
+        module.bias = Parameter(np.zeros(shape, dtype=np.float32))
+    else:
+        module.register_parameter("bias", None)
+
+
 class _BatchNorm(Module):
     _input_dims = ()
 
@@ -300,14 +313,7 @@ class _BatchNorm(Module):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self._has_bias = bool(bias)   # torch's bias=False: a learnt scale and no shift
-        if affine:
-            self.weight = Parameter(np.ones(num_features, dtype=np.float32))
-        else:
-            self.register_parameter("weight", None)
-        if affine and bias:
-            self.bias = Parameter(np.zeros(num_features, dtype=np.float32))
-        else:
-            self.register_parameter("bias", None)
+        norm_affine(self, (num_features,), affine, bias)
         if track_running_stats:
             self.register_buffer("running_mean", np.zeros(num_features, dtype=np.float32))
             self.register_buffer("running_var", np.ones(num_features, dtype=np.float32))

@@ -10,21 +10,9 @@ import warnings
 import numpy as np
 
 from . import functional as F
-from .layers import _count, _named_error, _place
-from .module import Module, Parameter
+from .layers import _count, _named_error, _place, norm_affine
+from .module import Module
 from ..ops.checks import expect_tensor
-
-
-def _affine(module, shape, affine, bias):
-    """weight = 1 and bias = 0 of `shape` when affine (bias only with bias=True), else None."""
-    if affine:
-        module.weight = Parameter(np.ones(shape, dtype=np.float32))
-    else:
-        module.register_parameter("weight", None)
-    if affine and bias:
-        module.bias = Parameter(np.zeros(shape, dtype=np.float32))
-    else:
-        module.register_parameter("bias", None)
 
 
 class LayerNorm(Module):
@@ -40,7 +28,7 @@ class LayerNorm(Module):
                             f"{type(normalized_shape).__name__} {normalized_shape!r}")
         self.normalized_shape = tuple(_count("LayerNorm", "normalized_shape", d) for d in normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        _affine(self, self.normalized_shape, elementwise_affine, bias)
+        norm_affine(self, self.normalized_shape, elementwise_affine, bias)
         _place(self, device, dtype)
 
     def reset_parameters(self):
@@ -73,7 +61,7 @@ class GroupNorm(Module):
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
                              f"num_groups ({num_groups})")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
-        _affine(self, (num_channels,), affine, bias)
+        norm_affine(self, (num_channels,), affine, bias)
         _place(self, device, dtype)
 
     reset_parameters = LayerNorm.reset_parameters
@@ -99,7 +87,7 @@ class _InstanceNorm(Module):
         self.num_features = _count(type(self).__name__, "num_features", num_features)
         self.eps, self.momentum = eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        _affine(self, (self.num_features,), affine, bias)
+        norm_affine(self, (self.num_features,), affine, bias)
         if track_running_stats:
             self.register_buffer("running_mean", np.zeros(self.num_features, dtype=np.float32))
             self.register_buffer("running_var", np.ones(self.num_features, dtype=np.float32))

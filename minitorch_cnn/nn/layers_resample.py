@@ -57,26 +57,26 @@ def _layer_error(name, exc):
     return NotImplementedError(f"{name}: {exc}") if isinstance(exc, NotImplementedError) else _named_error(name, exc)
 
 
-def _pair(value):
-    """torch's _pair: an int becomes (v, v); a tuple or list stays as given."""
-    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-
-
-class MaxUnpool2d(Module):
-    """The partial inverse of MaxPool2d(return_indices=True) (F.max_unpool2d): forward(input,
-    indices, output_size=None); stride defaults to kernel_size."""
+class _MaxUnpool(Module):
+    """The partial inverse of a max pooling with return_indices=True: forward(input, indices,
+    output_size=None); stride defaults to kernel_size; each option kept as a `size`-tuple, as torch."""
+    size, unpool = None, None
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
-        self.kernel_size = _pair(kernel_size)
-        self.stride = _pair(stride if stride is not None else kernel_size)
-        self.padding = _pair(padding)
+        self.kernel_size = self._tuple(kernel_size)
+        self.stride = self._tuple(stride if stride is not None else kernel_size)
+        self.padding = self._tuple(padding)
+
+    def _tuple(self, value):
+        """torch's _single/_pair: an int repeated `size` times; a tuple or list stays as given."""
+        return tuple(value) if isinstance(value, (tuple, list)) else (value,) * self.size
 
     def forward(self, input, indices, output_size=None):  # noqa: A002  (torch's parameter names)
-        name = f"MaxUnpool2d(kernel_size={self.kernel_size})"
+        name = f"{type(self).__name__}(kernel_size={self.kernel_size})"
         expect_tensor(input, name)
         try:
-            return max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+            return type(self).unpool(input, indices, self.kernel_size, self.stride, self.padding, output_size)
         except (ValueError, TypeError, RuntimeError) as exc:
             raise _layer_error(name, exc) from exc
 
@@ -84,24 +84,11 @@ class MaxUnpool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class MaxUnpool1d(Module):
-    """The partial inverse of MaxPool1d(return_indices=True) (F.max_unpool1d): forward(input,
-    indices, output_size=None); stride defaults to kernel_size; kept as 1-tuples, as torch."""
+class MaxUnpool2d(_MaxUnpool):
+    """The partial inverse of MaxPool2d(return_indices=True) (F.max_unpool2d)."""
+    size, unpool = 2, staticmethod(max_unpool2d)
 
-    def __init__(self, kernel_size, stride=None, padding=0):
-        super().__init__()
-        single = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,)  # noqa: E731
-        self.kernel_size = single(kernel_size)
-        self.stride = single(stride if stride is not None else kernel_size)
-        self.padding = single(padding)
 
-    def forward(self, input, indices, output_size=None):  # noqa: A002  (torch's parameter names)
-        name = f"MaxUnpool1d(kernel_size={self.kernel_size})"
-        expect_tensor(input, name)
-        try:
-            return max_unpool1d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
-        except (ValueError, TypeError, RuntimeError) as exc:
-            raise _layer_error(name, exc) from exc
-
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+class MaxUnpool1d(_MaxUnpool):
+    """The partial inverse of MaxPool1d(return_indices=True) (F.max_unpool1d)."""
+    size, unpool = 1, staticmethod(max_unpool1d)

@@ -19,17 +19,25 @@ from ..fast import norm as _fast_norm  # noqa: F401  (registers the fast BatchNo
 from .checks import expect_tensor
 
 
-def _check_dtypes(x, params):
-    """torch's rule: every parameter and statistic has the input's dtype, or, for a float16
-    input, all of them are float32."""
-    if x.dtype.kind != "f":
-        raise TypeError(f"batch_norm: not implemented for dtype {x.dtype}")
+def mismatched_parameter(x, params):
+    """torch's rule for the norms: every parameter and statistic has the input's dtype, or, for a
+    float16 input, all of them are float32.  -> None, or the (name, tensor) of the first that
+    breaks it.  params: (name, tensor or None) pairs."""
     present = [(name, t) for name, t in params if t is not None]
     if all(t.dtype == x.dtype for _, t in present):
-        return
+        return None
     if x.dtype == np.float16 and all(t.dtype == np.float32 for _, t in present):
+        return None
+    return next((name, t) for name, t in present if t.dtype != x.dtype)
+
+
+def _check_dtypes(x, params):
+    if x.dtype.kind != "f":
+        raise TypeError(f"batch_norm: not implemented for dtype {x.dtype}")
+    mismatch = mismatched_parameter(x, params)
+    if mismatch is None:
         return
-    name, t = next((name, t) for name, t in present if t.dtype != x.dtype)
+    name, t = mismatch
     raise TypeError(f"batch_norm: expected {name} of the input's dtype {x.dtype} (or all parameters "
                     f"float32 for a float16 input), got {t.dtype}")
 

@@ -18,7 +18,7 @@ from ..backends.fast import choose
 from ..core import norm_axes as core
 from ..core.tensor import Tensor
 from .checks import expect_floating, expect_tensor
-from .norm import batch_norm
+from .norm import batch_norm, mismatched_parameter
 from .pairs import is_int
 
 
@@ -29,14 +29,12 @@ def _check_scalar(op, name, value):
 
 
 def _check_param_dtypes(op, x, params):
-    """torch's CPU rule: the parameters have the input's dtype, or the input is float16 and
-    every parameter float32 (normalised in float32 all the same)."""
-    present = [(name, t) for name, t in params if t is not None]
-    if all(t.dtype == x.dtype for _, t in present):
+    """torch's CPU rule (ops/norm.py's mismatched_parameter): the parameters have the input's
+    dtype, or the input is float16 and every parameter float32 (normalised in float32 all the same)."""
+    mismatch = mismatched_parameter(x, params)
+    if mismatch is None:
         return
-    if x.dtype == np.float16 and all(t.dtype == np.float32 for _, t in present):
-        return
-    name, t = next((name, t) for name, t in present if t.dtype != x.dtype)
+    name, t = mismatch
     raise RuntimeError(f"{op}: mixed dtype: expected {name} of the input's dtype {x.dtype} (or all "
                        f"parameters float32 for a float16 input), got {t.dtype}")
 
